@@ -1,0 +1,44 @@
+# socialsim: make install | run | test | test-slow | bench | clean
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# A Python >= 3.12: one on PATH first, else pyenv's, else stop with what to install.
+define find_python
+for p in python3.14 python3.13 python3.12 python3 python; do \
+  c=$$(command -v $$p 2>/dev/null) || continue; \
+  $$c -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null && { echo $$c; exit 0; }; \
+done; \
+if command -v pyenv >/dev/null 2>&1; then \
+  for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9]|[2-9][0-9])' | sort -rV); do \
+    c="$$(pyenv root)/versions/$$v/bin/python3"; [ -x "$$c" ] && { echo $$c; exit 0; }; \
+  done; \
+fi; exit 1
+endef
+
+.PHONY: install run test test-slow bench clean
+
+$(STAMP): pyproject.toml
+	@BASE=$$($(find_python)) || { echo "error: Python >= 3.12 is required (Mesa >= 3.4 needs it). Install one, e.g. 'pyenv install 3.12', or put python3.12 on PATH." >&2; exit 1; }; \
+	echo "Creating $(VENV) with $$BASE"; \
+	$$BASE -m venv $(VENV) && \
+	$(PY) -m pip install --quiet --upgrade pip && \
+	$(PY) -m pip install --quiet -e '.[test]' && touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m experiments.run $(ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow $(ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks.scale $(ARGS)
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

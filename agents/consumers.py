@@ -1,0 +1,73 @@
+"""Consumers: one population held as numpy arrays, one array per attribute.
+
+Consumers are too many to be Python objects. Traits are drawn once from the
+``population`` config; state changes day by day through the vectorized phases
+of :class:`~sim.model.MarketModel`. Index ``i`` is the same consumer in every
+array and in the network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import PopulationConfig
+from sim.distributions import draw
+
+#: How a consumer first became aware (``Consumers.aware_source``).
+SOURCE_NONE, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL = 0, 1, 2, 3
+
+
+class Consumers:
+    """Traits (fixed) and state (daily) of ``n`` consumers.
+
+    Traits: ``price_sensitivity`` (utility per unit of relative price),
+    ``quality_expectation`` ([0, 1]), ``trust_friends``, ``trust_kol``,
+    ``trust_ads`` ([0, 1]), ``sharing_propensity`` (probability a satisfied
+    buyer talks), ``budget`` (yuan per order).
+    Days are model days (1..days); -1 means never.
+    """
+
+    TRAITS = ("price_sensitivity", "quality_expectation", "trust_friends", "trust_kol",
+              "trust_ads", "sharing_propensity", "budget")
+
+    def __init__(self, n: int, cfg: PopulationConfig, rng: np.random.Generator):
+        self.n = n
+        for name in self.TRAITS:
+            values = draw(getattr(cfg, name), n, rng)
+            if name != "price_sensitivity" and name != "budget":
+                values = np.clip(values, 0.0, 1.0)
+            setattr(self, name, values.astype(np.float64))
+        self.price_sensitivity = np.maximum(self.price_sensitivity, 0.0)
+        self.budget = np.maximum(self.budget, 0.0)
+        # Ads and friends hazards are scaled by trust relative to the population mean,
+        # so that the population-average hazards are exactly p and q.
+        self.ads_factor = _relative(self.trust_ads)
+        self.friends_factor = _relative(self.trust_friends)
+
+        self.aware = np.zeros(n, dtype=bool)
+        self.aware_day = np.full(n, -1, dtype=np.int32)
+        self.aware_source = np.zeros(n, dtype=np.int8)
+        self.first_purchase_day = np.full(n, -1, dtype=np.int32)
+        self.last_purchase_day = np.full(n, -1, dtype=np.int32)
+        self.n_orders = np.zeros(n, dtype=np.int32)
+        self.satisfied_last = np.full(n, -1, dtype=np.int8)  # -1 never bought, 0 no, 1 yes
+        self.wom_sign = np.zeros(n, dtype=np.int8)  # +1 promoter, -1 detractor, 0 silent
+        self.wom_until = np.full(n, -1, dtype=np.int32)  # last day the consumer talks
+        self.kol_touch_day = np.full(n, -1, dtype=np.int32)  # last day engaged with a KOL post
+        self.churned = np.zeros(n, dtype=bool)
+        self.active = np.zeros(n, dtype=bool)  # visited the platform today
+
+    @property
+    def adopted(self) -> np.ndarray:
+        """Ever bought."""
+        return self.first_purchase_day >= 0
+
+    def talking(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Promoters and detractors whose word of mouth is live on ``day``."""
+        live = self.wom_until >= day
+        return live & (self.wom_sign > 0), live & (self.wom_sign < 0)
+
+
+def _relative(trust: np.ndarray) -> np.ndarray:
+    mean = trust.mean()
+    return trust / mean if mean > 0 else np.ones_like(trust)

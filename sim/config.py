@@ -1,0 +1,387 @@
+"""Typed configuration: one frozen dataclass per Hydra config group.
+
+The simulation core takes a :class:`SimConfig` and never reads Hydra objects.
+Build one from plain mappings with :func:`build_config` (the Hydra app, tests,
+notebooks and the demo all do this); it checks types and ranges once, at
+start-up, and raises :class:`~sim.errors.ConfigError` naming the key, the
+value and what is allowed.
+
+Units: days for durations, yuan for money, probabilities per day for hazards.
+The meaning of every parameter is in ``docs/model.md``, beside its equation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sim.errors import ConfigError
+
+NETWORK_KINDS = (
+    "barabasi_albert",
+    "watts_strogatz",
+    "erdos_renyi",
+    "holme_kim",
+    "sbm",
+    "complete",
+    "file",
+)
+DISTRIBUTIONS = ("constant", "beta", "lognormal", "normal")
+TRAFFIC_ALLOCATIONS = ("uniform", "quality", "popularity")
+LAWS = ("market", "bass")
+CAMPAIGNS = ("none",)
+
+
+# --------------------------------------------------------------------------- checks
+def _finite(key: str, value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigError(key, value, "must be a finite number")
+
+
+def check_probability(key: str, value: float) -> None:
+    """A probability (per day where it is a hazard): 0 <= value <= 1."""
+    _finite(key, value)
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(key, value, "must be a probability in [0, 1]")
+
+
+def check_positive(key: str, value: float) -> None:
+    _finite(key, value)
+    if value <= 0:
+        raise ConfigError(key, value, "must be > 0")
+
+
+def check_non_negative(key: str, value: float) -> None:
+    _finite(key, value)
+    if value < 0:
+        raise ConfigError(key, value, "must be >= 0")
+
+
+def check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(key, value, f"must be one of {', '.join(allowed)}")
+
+
+# --------------------------------------------------------------------------- groups
+@dataclass(frozen=True)
+class Distribution:
+    """A trait distribution over consumers or products.
+
+    ``dist`` is one of: ``constant`` (``value``), ``beta`` (``a``, ``b``; on [0, 1]),
+    ``lognormal`` (``median``, ``sigma``), ``normal`` (``mean``, ``sd``, clipped to
+    [``low``, ``high``]).
+    """
+
+    dist: str = "constant"
+    value: float = 0.0
+    a: float = 1.0
+    b: float = 1.0
+    median: float = 1.0
+    sigma: float = 0.0
+    mean: float = 0.0
+    sd: float = 0.0
+    low: float = -math.inf
+    high: float = math.inf
+
+    def validate(self, key: str) -> None:
+        check_choice(f"{key}.dist", self.dist, DISTRIBUTIONS)
+        if self.dist == "constant":
+            _finite(f"{key}.value", self.value)
+        elif self.dist == "beta":
+            check_positive(f"{key}.a", self.a)
+            check_positive(f"{key}.b", self.b)
+        elif self.dist == "lognormal":
+            check_positive(f"{key}.median", self.median)
+            check_non_negative(f"{key}.sigma", self.sigma)
+        else:
+            _finite(f"{key}.mean", self.mean)
+            check_non_negative(f"{key}.sd", self.sd)
+            if not self.low < self.high:
+                raise ConfigError(f"{key}.low", self.low, f"must be < {key}.high={self.high}")
+
+    def expected_value(self) -> float:
+        """Mean of the distribution (clipping of ``normal`` ignored)."""
+        if self.dist == "constant":
+            return self.value
+        if self.dist == "beta":
+            return self.a / (self.a + self.b)
+        if self.dist == "lognormal":
+            return self.median * math.exp(self.sigma**2 / 2)
+        return self.mean
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Config group ``network``: the friendship graph between consumers."""
+
+    kind: str = "barabasi_albert"
+    mean_degree: float = 10.0  # mean number of friends per consumer
+    rewire_prob: float = 0.1  # watts_strogatz: probability a lattice tie is rewired
+    triad_prob: float = 0.5  # holme_kim: probability of closing a triangle after each attachment
+    communities: int = 20  # sbm: number of communities (社群) of equal size
+    mixing: float = 0.1  # sbm: share of a consumer's ties outside its community
+    path: str | None = None  # file: edge list (.csv, .parquet) or .graphml
+
+    def validate(self) -> None:
+        check_choice("network.kind", self.kind, NETWORK_KINDS)
+        if self.kind not in ("complete", "file"):
+            check_positive("network.mean_degree", self.mean_degree)
+        check_probability("network.rewire_prob", self.rewire_prob)
+        check_probability("network.triad_prob", self.triad_prob)
+        check_probability("network.mixing", self.mixing)
+        if self.communities < 1:
+            raise ConfigError("network.communities", self.communities, "must be >= 1")
+        if self.kind == "file" and not self.path:
+            raise ConfigError("network.path", self.path, "network=file needs network.path=<edge list .csv/.parquet or .graphml>")
+
+
+@dataclass(frozen=True)
+class KOLConfig:
+    """KOLs (influencers): follower counts ~ Pareto(follower_min, follower_alpha).
+
+    Engagement per post of a KOL with f followers:
+    ``engagement_at_1k * (f / 1000) ** -engagement_elasticity``, clipped to [0, 1].
+    """
+
+    count: int = 20
+    follower_min: float = 100.0  # followers of the smallest KOL
+    follower_alpha: float = 0.7  # Pareto tail exponent of follower counts
+    follower_max_share: float = 0.5  # cap on followers as a share of consumers
+    posts_per_week: float = 2.0  # organic posts per KOL per week
+    engagement_at_1k: float = 0.025  # probability per post that a follower engages, at 1,000 followers
+    engagement_elasticity: float = 0.3  # how fast engagement falls with follower count
+
+    def validate(self) -> None:
+        if self.count < 0:
+            raise ConfigError("population.kols.count", self.count, "must be >= 0")
+        check_positive("population.kols.follower_min", self.follower_min)
+        check_positive("population.kols.follower_alpha", self.follower_alpha)
+        if not 0 < self.follower_max_share <= 1:
+            raise ConfigError("population.kols.follower_max_share", self.follower_max_share, "must be in (0, 1]")
+        check_non_negative("population.kols.posts_per_week", self.posts_per_week)
+        if self.posts_per_week > 7:
+            raise ConfigError("population.kols.posts_per_week", self.posts_per_week, "must be <= 7 (one post a day at most)")
+        check_probability("population.kols.engagement_at_1k", self.engagement_at_1k)
+        check_non_negative("population.kols.engagement_elasticity", self.engagement_elasticity)
+
+
+def _beta(a: float, b: float) -> Distribution:
+    return Distribution(dist="beta", a=a, b=b)
+
+
+@dataclass(frozen=True)
+class PopulationConfig:
+    """Config group ``population``: consumers' traits and the KOLs."""
+
+    size: int = 10_000  # consumers
+    price_sensitivity: Distribution = Distribution(dist="lognormal", median=2.0, sigma=0.4)
+    quality_expectation: Distribution = _beta(6.0, 4.0)
+    trust_friends: Distribution = _beta(5.0, 3.0)
+    trust_kol: Distribution = _beta(3.0, 4.0)
+    trust_ads: Distribution = _beta(2.0, 5.0)
+    sharing_propensity: Distribution = _beta(2.0, 6.0)
+    budget: Distribution = Distribution(dist="lognormal", median=150.0, sigma=0.8)  # yuan per order
+    kols: KOLConfig = KOLConfig()
+
+    def validate(self) -> None:
+        if self.size < 2:
+            raise ConfigError("population.size", self.size, "must be an integer >= 2")
+        for name in ("price_sensitivity", "quality_expectation", "trust_friends", "trust_kol",
+                     "trust_ads", "sharing_propensity", "budget"):
+            getattr(self, name).validate(f"population.{name}")
+        self.kols.validate()
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """Config group ``market``: merchants' catalogue and consumer behaviour rules."""
+
+    merchants: int = 5
+    products_per_merchant: int = 4
+    list_price: Distribution = Distribution(dist="lognormal", median=80.0, sigma=0.5)  # yuan
+    unit_cost_share: float = 0.6  # unit cost / list price
+    quality: Distribution = _beta(6.0, 3.0)  # expected quality of a product, on [0, 1]
+    quality_noise: float = 0.15  # sd of realized quality around the product's quality
+    # purchase logit, utility terms (dimensionless)
+    base_utility: float = -2.0
+    quality_weight: float = 3.0
+    social_proof_weight: float = 3.0
+    negative_wom_weight: float = 6.0
+    source_trust_weight: float = 1.0
+    # visits (activity), probabilities per day
+    prospect_visit_prob: float = 0.10  # aware non-customer
+    customer_visit_peak: float = 0.22  # customer, the day after a purchase
+    customer_visit_floor: float = 0.045  # customer, long after the last purchase
+    visit_decay_days: float = 6.0  # e-folding time of the visit probability, days
+    # satisfaction and word of mouth
+    satisfaction_tolerance: float = 0.1  # realized quality >= expectation - tolerance: satisfied
+    negative_wom_multiplier: float = 2.0  # dissatisfied buyers talk this many times as often
+    wom_days: int = 30  # days a buyer keeps talking about the last purchase
+    # lapse and churn, probabilities per day
+    churn_hazard: float = 0.01
+    dissatisfied_churn_multiplier: float = 4.0
+
+    def validate(self) -> None:
+        for key in ("merchants", "products_per_merchant", "wom_days"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"market.{key}", getattr(self, key), "must be an integer >= 1")
+        self.list_price.validate("market.list_price")
+        self.quality.validate("market.quality")
+        check_probability("market.unit_cost_share", self.unit_cost_share)
+        check_non_negative("market.quality_noise", self.quality_noise)
+        for key in ("base_utility", "quality_weight", "social_proof_weight", "negative_wom_weight",
+                    "source_trust_weight"):
+            _finite(f"market.{key}", getattr(self, key))
+        for key in ("prospect_visit_prob", "customer_visit_peak", "customer_visit_floor", "churn_hazard"):
+            check_probability(f"market.{key}", getattr(self, key))
+        if self.customer_visit_floor > self.customer_visit_peak:
+            raise ConfigError("market.customer_visit_floor", self.customer_visit_floor,
+                              f"must be <= market.customer_visit_peak={self.customer_visit_peak}")
+        check_positive("market.visit_decay_days", self.visit_decay_days)
+        check_non_negative("market.satisfaction_tolerance", self.satisfaction_tolerance)
+        check_non_negative("market.negative_wom_multiplier", self.negative_wom_multiplier)
+        check_non_negative("market.dissatisfied_churn_multiplier", self.dissatisfied_churn_multiplier)
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """Config group ``platform``: commission and how traffic is allocated across merchants."""
+
+    name: str = "generic"
+    commission_rate: float = 0.05  # share of the paid amount
+    traffic_allocation: str = "uniform"  # uniform | quality | popularity
+    allocation_strength: float = 1.0  # exponent on quality or (1 + orders) in the allocation
+
+    def validate(self) -> None:
+        check_probability("platform.commission_rate", self.commission_rate)
+        check_choice("platform.traffic_allocation", self.traffic_allocation, TRAFFIC_ALLOCATIONS)
+        check_non_negative("platform.allocation_strength", self.allocation_strength)
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """Config group ``diffusion``: the innovation (p) and imitation (q) rates, per day."""
+
+    innovation: float = 0.002  # p: awareness from platform traffic and ads
+    imitation: float = 0.3  # q: awareness from word of mouth, times the share of talking neighbours
+
+    def validate(self) -> None:
+        check_probability("diffusion.innovation", self.innovation)
+        check_probability("diffusion.imitation", self.imitation)
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    """Config group ``campaign``: the campaign mechanisms in force (only ``none`` so far)."""
+
+    name: str = "none"
+
+    def validate(self) -> None:
+        check_choice("campaign.name", self.name, CAMPAIGNS)
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """Config group ``scenario``: a named preset and the adoption law it runs.
+
+    ``law=market`` runs the full daily model; ``law=bass`` the Bass special case
+    (one purchase per consumer, hazard p + q x share of adopter neighbours).
+    """
+
+    name: str = "default"
+    law: str = "market"
+    description: str = ""
+
+    def validate(self) -> None:
+        check_choice("scenario.law", self.law, LAWS)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Everything the simulation core needs. ``seed`` fixes every random draw."""
+
+    seed: int = 0
+    days: int = 180
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    market: MarketConfig = field(default_factory=MarketConfig)
+    platform: PlatformConfig = field(default_factory=PlatformConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+
+    def validate(self) -> "SimConfig":
+        if self.seed < 0:
+            raise ConfigError("seed", self.seed, "must be an integer >= 0")
+        if self.days < 1:
+            raise ConfigError("days", self.days, "must be an integer >= 1")
+        for group in (self.network, self.population, self.market, self.platform,
+                      self.diffusion, self.campaign, self.scenario):
+            group.validate()
+        return self
+
+    def replace(self, **changes) -> "SimConfig":
+        """A copy with whole groups or top-level keys replaced (validated)."""
+        return dataclasses.replace(self, **changes).validate()
+
+
+# --------------------------------------------------------------------------- building
+def _coerce(key: str, value: object, hint: object) -> object:
+    """Check ``value`` against a field's type hint; ints are accepted for floats."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            raise ConfigError(key, value, f"must be a mapping of {hint.__name__} fields")
+        return _from_mapping(hint, value, key)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, value, "must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(key, value, "must be an integer")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(key, value, "must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, value, "must be a string")
+        return value
+    return value
+
+
+def _from_mapping(cls, data: Mapping, prefix: str):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for k, v in data.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if k not in names:
+            raise ConfigError(key, v, f"unknown key; known keys: {', '.join(sorted(names))}")
+        kwargs[k] = _coerce(key, v, hints[k])
+    return cls(**kwargs)
+
+
+def build_config(data: Mapping | None = None, **groups) -> SimConfig:
+    """A validated :class:`SimConfig` from plain mappings.
+
+    ``build_config({"days": 30, "network": {"kind": "complete"}})`` or
+    ``build_config(days=30, network={"kind": "complete"})``; missing keys take
+    the dataclass defaults. Raises :class:`ConfigError` on the first bad key.
+    """
+    merged = dict(data or {})
+    merged.update(groups)
+    return _from_mapping(SimConfig, merged, "").validate()

@@ -1,0 +1,585 @@
+"""The consumers' friendship network and the KOLs' follower edges.
+
+Everything is vectorized numpy/scipy (no Python loop per consumer or per tie),
+except ``holme_kim``, which calls networkx. All randomness comes from the
+``numpy.random.Generator`` passed in (networkx gets ``seed=int(rng.integers(2**31))``),
+so the same seed gives the same graph, bit for bit.
+
+Units: a *tie* is an undirected friendship between two distinct consumers;
+degree = ties (friends) per consumer; ``mean_degree`` = 2 x ties / consumers.
+
+Generators (``NetworkConfig.kind``), with k = ``network.mean_degree``:
+
+* ``barabasi_albert``: preferential attachment, each new consumer brings
+  ``m = k/2`` ties (Batagelj-Brandes endpoint list, pointer-jumping resolution).
+* ``watts_strogatz``: ring lattice with k/2 neighbours each side, each tie's far
+  end rewired to a uniform consumer with probability ``rewire_prob``.
+* ``erdos_renyi``: G(n, M), M = round(n k / 2) distinct uniform pairs.
+* ``holme_kim``: ``networkx.powerlaw_cluster_graph`` (slow above ~10^5 consumers).
+* ``sbm``: stochastic block model, ``communities`` equal contiguous blocks, a share
+  ``mixing`` of the ties between blocks.
+* ``complete``: everyone is everyone's friend; the adjacency is never materialized.
+* ``file``: an edge list (.csv, .parquet) or a .graphml file, see :func:`load_network_file`.
+
+Self-loops and repeated ties are always dropped; where a generator's draws can
+collide, ``erdos_renyi``, ``sbm`` and the follower graph top the draws up until
+the target count of distinct ties is reached, while ``barabasi_albert`` and
+``watts_strogatz`` accept the small loss (realized mean degree slightly below k).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim.config import KOLConfig, NetworkConfig
+from sim.errors import ConfigError
+
+__all__ = [
+    "SocialNetwork",
+    "build_network",
+    "load_network_file",
+    "build_follower_graph",
+]
+
+FILE_SUFFIXES = (".csv", ".parquet", ".graphml", ".xml")
+_EXPECTED = "expected an edge list .csv/.parquet with integer columns source,target, or a .graphml file"
+
+
+# --------------------------------------------------------------------------- the network
+@dataclass(eq=False)
+class SocialNetwork:
+    """The friendship graph between ``n`` consumers (indices 0..n-1).
+
+    ``adjacency`` is a symmetric 0/1 CSR matrix (float32 data, int32 indices and
+    indptr, sorted indices, no self-loops, no duplicates), or ``None`` for the
+    complete graph, which is never materialized. ``degree`` is friends per
+    consumer (int32). ``community`` is the sbm block of each consumer;
+    ``node_ids`` maps index -> original node id for networks read from a file.
+    """
+
+    n: int
+    kind: str
+    adjacency: sp.csr_matrix | None
+    degree: np.ndarray
+    community: np.ndarray | None = None
+    node_ids: np.ndarray | None = None
+
+    @classmethod
+    def from_edges(cls, src, dst, n: int, kind: str = "edges", **extra) -> "SocialNetwork":
+        """A network on ``n`` consumers from tie end-point arrays (symmetrized, deduplicated, self-loops dropped)."""
+        adj = _csr_from_edges(src, dst, n)
+        return cls(n=int(n), kind=kind, adjacency=adj, degree=_degree(adj), **extra)
+
+    @property
+    def n_edges(self) -> int:
+        """Undirected ties."""
+        if self.adjacency is None:
+            return self.n * (self.n - 1) // 2
+        return int(self.adjacency.nnz) // 2
+
+    @property
+    def mean_degree(self) -> float:
+        """Mean friends per consumer, 2 x ties / n."""
+        return 2.0 * self.n_edges / self.n
+
+    @functools.cached_property
+    def _safe_degree(self) -> np.ndarray:
+        # degree as float64 with 0 -> 1: an isolated consumer's count is 0, so its share is 0
+        return np.maximum(self.degree, 1).astype(np.float64)
+
+    def _check(self, values) -> np.ndarray:
+        v = np.asarray(values)
+        if v.ndim not in (1, 2) or v.shape[0] != self.n:
+            raise ValueError(f"values must have shape ({self.n},) or ({self.n}, k); got {v.shape}")
+        return v
+
+    def neighbour_count(self, values) -> np.ndarray:
+        """Sum of ``values`` over each consumer's friends (self excluded), float64.
+
+        ``values`` is (n,) bool/number or (n, k). One CSR mat-vec in float32 (exact
+        for 0/1 masks and integers below 2**24); the complete graph uses
+        column totals minus the consumer's own value.
+        """
+        v = self._check(values)
+        if self.adjacency is None:
+            vf = v.astype(np.float64)
+            return vf.sum(axis=0) - vf
+        out = self.adjacency @ v.astype(np.float32, copy=False)
+        return np.asarray(out, dtype=np.float64)
+
+    def neighbour_share(self, values) -> np.ndarray:
+        """``neighbour_count / degree`` (0 for consumers without friends), float64.
+
+        For a 0/1 mask: the share of a consumer's friends in the mask.
+        """
+        count = self.neighbour_count(values)
+        if self.adjacency is None:
+            return count / (self.n - 1)
+        deg = self._safe_degree
+        return count / (deg if count.ndim == 1 else deg[:, None])
+
+
+# --------------------------------------------------------------------------- helpers
+def _degree(adj: sp.csr_matrix) -> np.ndarray:
+    return np.diff(adj.indptr).astype(np.int32)
+
+
+def _csr_from_edges(src, dst, n: int) -> sp.csr_matrix:
+    """Symmetric 0/1 CSR (n, n) from tie end points: both directions, self-loops
+    and duplicates dropped, float32 data, int32 indices/indptr, sorted indices."""
+    src = np.asarray(src).ravel()
+    dst = np.asarray(dst).ravel()
+    keep = src != dst
+    idx = np.int32 if n < 2**31 else np.int64
+    rows = np.concatenate([src[keep], dst[keep]]).astype(idx, copy=False)
+    cols = np.concatenate([dst[keep], src[keep]]).astype(idx, copy=False)
+    del keep
+    # COO -> CSR is a counting sort by row, then per-row sort and duplicate summing (C++).
+    adj = sp.coo_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=(n, n)).tocsr()
+    del rows, cols
+    adj.sum_duplicates()
+    adj.data[:] = 1.0
+    return _as_int32(adj)
+
+
+def _as_int32(adj: sp.csr_matrix) -> sp.csr_matrix:
+    if adj.nnz < 2**31 and max(adj.shape) < 2**31:
+        if adj.indices.dtype != np.int32 or adj.indptr.dtype != np.int32:
+            adj.indices = adj.indices.astype(np.int32)
+            adj.indptr = adj.indptr.astype(np.int32)
+    adj.has_sorted_indices = True
+    adj.has_canonical_format = True
+    return adj
+
+
+def _csr_rows(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    """0/1 CSR from (row, col) pairs already sorted by row then col, no duplicates."""
+    indptr = np.zeros(shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    idx = np.int32 if rows.size < 2**31 and max(shape) < 2**31 else np.int64
+    adj = sp.csr_matrix(
+        (np.ones(rows.size, np.float32), cols.astype(idx), indptr.astype(idx)), shape=shape
+    )
+    return _as_int32(adj)
+
+
+def _sample_unique(
+    draw: Callable[[np.ndarray], np.ndarray],
+    group_of: Callable[[np.ndarray], np.ndarray],
+    target: np.ndarray,
+    capacity: np.ndarray,
+    rng: np.random.Generator,
+    max_rounds: int = 200,
+) -> np.ndarray:
+    """Distinct int64 keys, ``target[g]`` of them in each group g (at most ``capacity[g]``).
+
+    ``draw(d)`` returns ``d[g]`` random keys for each group (``-1`` for a rejected
+    draw such as a self-loop); ``group_of(keys)`` gives their groups. Rounds of
+    draws are deduplicated and topped up, with ``need x capacity / missing`` draws
+    per group so that each round expects to fill the deficit; where a round
+    overshoots, a uniformly random subset of its new keys is kept. Returns the
+    sorted keys.
+    """
+    target = np.minimum(np.asarray(target, np.int64), np.asarray(capacity, np.int64))
+    capacity = np.asarray(capacity, np.float64)
+    n_groups = target.size
+    have = np.zeros(n_groups, np.int64)
+    seen = np.empty(0, np.int64)
+    for _ in range(max_rounds):
+        need = target - have
+        if not (need > 0).any():
+            break
+        missing = np.maximum(capacity - have, 1.0)
+        d = np.where(need > 0, np.ceil(need * (capacity / missing)), 0).astype(np.int64)
+        keys = np.asarray(draw(d), np.int64)
+        keys = np.sort(keys[keys >= 0])
+        if keys.size:
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        if seen.size and keys.size:
+            pos = np.searchsorted(seen, keys)
+            pos[pos == seen.size] = 0
+            keys = keys[seen[pos] != keys]
+        groups = group_of(keys)
+        counts = np.bincount(groups, minlength=n_groups)
+        if (counts > need).any():  # keep a uniformly random subset of `need` per group
+            order = np.lexsort((rng.random(keys.size), groups))
+            g_sorted = groups[order]
+            start = np.searchsorted(g_sorted, np.arange(n_groups))
+            rank = np.arange(keys.size) - start[g_sorted]
+            keys = np.sort(keys[order[rank < need[g_sorted]]])
+            counts = np.bincount(group_of(keys), minlength=n_groups)
+        have += counts
+        seen = np.sort(np.concatenate([seen, keys]), kind="stable")  # merge of two sorted runs
+    return seen
+
+
+def _split_fraction(x: float, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Integer counts with mean ``x``: floor(x) + Bernoulli(frac(x)) for each of ``size`` items."""
+    lo = math.floor(x)
+    frac = x - lo
+    if frac <= 1e-12:
+        return np.full(size, lo, np.int64)
+    return lo + (rng.random(size) < frac).astype(np.int64)
+
+
+# --------------------------------------------------------------------------- generators
+def _barabasi_albert(n: int, k: float, rng: np.random.Generator) -> np.ndarray:
+    """Edges (2, E) of preferential attachment, m = max(1, k/2) ties per new consumer.
+
+    Batagelj-Brandes: the endpoint list M holds, for tie e, its source (the new
+    consumer) at 2e and its target at 2e+1; the target is M[r] with r uniform on
+    [0, 2e]. All r are drawn at once; odd r point to an earlier target, resolved
+    by vectorized pointer jumping (O(log n) rounds). A non-integer k/2 gives each
+    consumer floor(k/2) or floor(k/2)+1 ties (mean k/2). Self-loops and multi-ties
+    (from the first consumers mostly) are dropped, so the realized mean degree is
+    slightly below 2m.
+    """
+    m_each = _split_fraction(max(1.0, k / 2.0), n, rng)
+    src = np.repeat(np.arange(n, dtype=np.int64), m_each)
+    n_ties = src.size
+    pos = np.floor(rng.random(n_ties) * (2.0 * np.arange(n_ties) + 1.0)).astype(np.int64)
+    np.minimum(pos, 2 * np.arange(n_ties), out=pos)
+    tgt = np.empty(n_ties, np.int64)
+    is_src = (pos & 1) == 0
+    tgt[is_src] = src[pos[is_src] >> 1]
+    resolved = is_src
+    ptr = pos >> 1  # for odd positions: the earlier tie whose target this one copies
+    del pos
+    pending = np.flatnonzero(~resolved)
+    while pending.size:
+        p = ptr[pending]
+        ok = resolved[p]
+        done = pending[ok]
+        tgt[done] = tgt[p[ok]]
+        resolved[done] = True
+        pending = pending[~ok]
+        ptr[pending] = ptr[p[~ok]]  # jump: point to what the pointee points to
+    return np.stack([src, tgt])
+
+
+def _watts_strogatz(n: int, k: float, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Ring lattice (each consumer tied to the next k/2 around the ring; a non-integer
+    k/2 adds the tie at distance floor(k/2)+1 with probability frac(k/2)), then each
+    tie's far end replaced by a uniform consumer with probability ``p``."""
+    h = math.floor(k / 2.0)
+    frac = k / 2.0 - h
+    src = np.repeat(np.arange(n, dtype=np.int64), h)
+    dst = (src + np.tile(np.arange(1, h + 1, dtype=np.int64), n)) % n
+    if frac > 1e-12:
+        extra = np.flatnonzero(rng.random(n) < frac).astype(np.int64)
+        src = np.concatenate([src, extra])
+        dst = np.concatenate([dst, (extra + h + 1) % n])
+    rewire = np.flatnonzero(rng.random(src.size) < p)
+    dst[rewire] = rng.integers(0, n, size=rewire.size)
+    return np.stack([src, dst])
+
+
+def _pair_keys(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
+    """Undirected key min*n + max; -1 for self-loops."""
+    a = np.minimum(u, v)
+    b = np.maximum(u, v)
+    return np.where(a == b, -1, a * n + b)
+
+
+def _erdos_renyi(n: int, k: float, rng: np.random.Generator) -> np.ndarray:
+    """G(n, M): M = round(n k / 2) distinct uniform pairs (duplicates redrawn)."""
+    n_ties = int(round(n * k / 2.0))
+    if n_ties == 0:
+        return np.empty((2, 0), np.int64)
+
+    def draw(d):
+        return _pair_keys(rng.integers(0, n, size=d[0]), rng.integers(0, n, size=d[0]), n)
+
+    keys = _sample_unique(draw, lambda x: np.zeros(x.size, np.int64), np.array([n_ties]),
+                          np.array([n * (n - 1) // 2]), rng)
+    return np.stack([keys // n, keys % n])
+
+
+def _sbm(n: int, k: float, communities: int, mixing: float, rng: np.random.Generator):
+    """Stochastic block model: contiguous blocks of equal size (+-1); round(n k (1-mixing)/2)
+    distinct ties inside blocks (random consumer, random other member of its block) and
+    round(n k mixing/2) between blocks (random consumer, uniform consumer outside its
+    block). With one community every tie is inside it. Returns (edges, community)."""
+    c = communities
+    community = (np.arange(n, dtype=np.int64) * c // n).astype(np.int32)
+    size = np.bincount(community, minlength=c).astype(np.int64)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    total = n * k / 2.0
+    within_share = 1.0 if c == 1 else 1.0 - mixing
+    n_within = int(round(total * within_share))
+    n_between = int(round(total)) - n_within
+    cap_within = int((size * (size - 1) // 2).sum())
+    cap_between = n * (n - 1) // 2 - cap_within
+
+    def draw(d):
+        u = rng.integers(0, n, size=d[0])
+        b = community[u]
+        s = size[b]
+        off = 1 + np.floor(rng.random(d[0]) * (s - 1)).astype(np.int64)
+        np.minimum(off, s - 1, out=off)
+        v = start[b] + (u - start[b] + off) % s
+        u2 = rng.integers(0, n, size=d[1])
+        b2 = community[u2]
+        v2 = np.floor(rng.random(d[1]) * (n - size[b2])).astype(np.int64)
+        np.minimum(v2, n - size[b2] - 1, out=v2)
+        v2 = v2 + np.where(v2 >= start[b2], size[b2], 0)
+        return np.concatenate([_pair_keys(u, v, n), _pair_keys(u2, v2, n)])
+
+    def group_of(keys):
+        return (community[keys // n] != community[keys % n]).astype(np.int64)
+
+    keys = _sample_unique(draw, group_of, np.array([n_within, n_between]),
+                          np.array([cap_within, cap_between]), rng)
+    return np.stack([keys // n, keys % n]), community
+
+
+def _holme_kim(n: int, k: float, triad_prob: float, rng: np.random.Generator) -> np.ndarray:
+    """networkx.powerlaw_cluster_graph(n, m = max(1, round(k/2)), triad_prob): preferential
+    attachment with triangle closure. Pure Python: fine to ~10^5 consumers, slow above."""
+    import networkx as nx
+
+    m = max(1, math.floor(k / 2.0 + 0.5))
+    g = nx.powerlaw_cluster_graph(n, m, triad_prob, seed=int(rng.integers(2**31)))
+    edges = np.array(list(g.edges()), dtype=np.int64).reshape(-1, 2)
+    return edges.T
+
+
+# --------------------------------------------------------------------------- public API
+def build_network(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> SocialNetwork:
+    """The friendship network of ``n`` consumers for ``cfg.kind``, drawn from ``rng``.
+
+    ``kind == "file"`` reads ``cfg.path`` and ignores ``n``. Raises
+    :class:`ConfigError` for ``n < 2``, ``mean_degree >= n``, ``sbm`` with more than
+    n/2 communities, or a generator that would give no ties at all.
+    """
+    cfg.validate()
+    if cfg.kind == "file":
+        return load_network_file(cfg.path)
+    if isinstance(n, bool) or int(n) != n or n < 2:
+        raise ConfigError("population.size", n, "must be an integer >= 2")
+    n = int(n)
+    if cfg.kind == "complete":
+        return SocialNetwork(n=n, kind="complete", adjacency=None,
+                             degree=np.full(n, n - 1, np.int32))
+    k = float(cfg.mean_degree)
+    if k >= n:
+        raise ConfigError("network.mean_degree", cfg.mean_degree, f"must be < population.size={n}")
+    community = None
+    if cfg.kind == "barabasi_albert":
+        edges = _barabasi_albert(n, k, rng)
+    elif cfg.kind == "watts_strogatz":
+        edges = _watts_strogatz(n, k, cfg.rewire_prob, rng)
+    elif cfg.kind == "erdos_renyi":
+        edges = _erdos_renyi(n, k, rng)
+    elif cfg.kind == "holme_kim":
+        edges = _holme_kim(n, k, cfg.triad_prob, rng)
+    elif cfg.kind == "sbm":
+        if cfg.communities > n // 2:
+            raise ConfigError("network.communities", cfg.communities,
+                              f"must be <= population.size/2={n // 2} (each community needs >= 2 consumers)")
+        edges, community = _sbm(n, k, cfg.communities, cfg.mixing, rng)
+    else:  # pragma: no cover - validate() rejects unknown kinds
+        raise ConfigError("network.kind", cfg.kind, "unknown network kind")
+    net = SocialNetwork.from_edges(edges[0], edges[1], n, kind=cfg.kind, community=community)
+    if net.n_edges == 0:
+        raise ConfigError("network.mean_degree", cfg.mean_degree, "graph has no ties; raise network.mean_degree")
+    return net
+
+
+def _bad(path, what: str) -> ConfigError:
+    what = " ".join(str(what).split())  # one line
+    if len(what) > 300:
+        what = what[:297] + "..."
+    return ConfigError("network.path", str(path), what)
+
+
+def _integer_ids(path, col, name: str) -> np.ndarray:
+    """A pandas column of node ids as an integer numpy array, or ConfigError."""
+    import pandas as pd
+
+    s = col.reset_index(drop=True)
+    missing = s.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise _bad(path, f"missing/NaN node id in column {name!r} at row {row + 1}; "
+                         f"every edge needs integer source and target ids")
+    if pd.api.types.is_bool_dtype(s.dtype):
+        raise _bad(path, f"column {name!r} holds booleans; node ids must be integers")
+    if pd.api.types.is_integer_dtype(s.dtype):
+        v = s.to_numpy()
+        if v.dtype.kind == "u" and v.size and v.max() > np.iinfo(np.int64).max:
+            raise _bad(path, f"node id {int(v.max())} in column {name!r} does not fit a signed 64-bit integer")
+        return v.astype(np.int64)
+    if pd.api.types.is_float_dtype(s.dtype):
+        v = s.to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(v) | (v != np.round(v))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise _bad(path, f"non-integer node id {float(v[row])!r} in column {name!r} at row {row + 1}; "
+                             f"node ids must be integers")
+        return v.astype(np.int64)
+    # object/string column: every entry must be an integer
+    num = pd.to_numeric(s, errors="coerce")
+    vals = num.to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(vals) | (vals != np.round(vals))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _bad(path, f"non-integer node id {s.iloc[row]!r} in column {name!r} at row {row + 1}; "
+                         f"node ids must be integers")
+    try:
+        return np.array([int(x) for x in s.astype(str)], dtype=np.int64)
+    except (ValueError, OverflowError):
+        raise _bad(path, f"non-integer node id in column {name!r}; node ids must be integers (64-bit)") from None
+
+
+def _read_table(path: Path, suffix: str):
+    import pandas as pd
+
+    if suffix == ".csv":
+        try:
+            df = pd.read_csv(path)
+            cols = [str(c) for c in df.columns]
+            if not {"source", "target"} <= set(cols) and cols and all(_is_int_literal(c) for c in cols):
+                df = pd.read_csv(path, header=None)  # a header-less edge list
+        except pd.errors.EmptyDataError:
+            raise _bad(path, f"file is empty; {_EXPECTED}") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as err:
+            raise _bad(path, f"malformed CSV, cannot be parsed ({err}); {_EXPECTED}") from None
+    else:
+        try:
+            df = pd.read_parquet(path)
+        except Exception as err:  # pyarrow raises several types for a broken file
+            raise _bad(path, f"malformed Parquet, cannot be read ({type(err).__name__}: {err}); {_EXPECTED}") from None
+    cols = [str(c) for c in df.columns]
+    if "source" in cols and "target" in cols:
+        s, t = df[df.columns[cols.index("source")]], df[df.columns[cols.index("target")]]
+    elif len(cols) == 2:
+        s, t = df.iloc[:, 0], df.iloc[:, 1]
+    else:
+        raise _bad(path, f"wrong columns: found {len(cols)} column(s) {cols}; expected columns "
+                         f"source,target (or exactly two columns, taken as source, target)")
+    if len(df) == 0:
+        raise _bad(path, f"edge list has no edges (no rows); {_EXPECTED}")
+    return _integer_ids(path, s, "source"), _integer_ids(path, t, "target")
+
+
+def _is_int_literal(text: str) -> bool:
+    try:
+        int(text.strip())
+        return True
+    except ValueError:
+        return False
+
+
+def _read_graphml(path: Path):
+    import networkx as nx
+
+    try:
+        g = nx.read_graphml(path)
+    except Exception as err:  # XML ParseError, NetworkXError, KeyError, ...
+        raise _bad(path, f"malformed GraphML, cannot be parsed ({type(err).__name__}: {err}); {_EXPECTED}") from None
+    nodes = list(g.nodes())
+    if not nodes:
+        raise _bad(path, f"graph has no nodes; {_EXPECTED}")
+    if g.number_of_edges() == 0:
+        raise _bad(path, f"graph has no edges; {_EXPECTED}")
+    if all(isinstance(x, str) and _is_int_literal(x) and str(int(x)) == x for x in nodes):
+        # integer-looking ids ("0", "17", "-3") are taken as integers, sorted numerically
+        ids = np.array([int(x) for x in nodes], dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+    else:
+        try:
+            order = np.array(sorted(range(len(nodes)), key=nodes.__getitem__), dtype=np.int64)
+        except TypeError:  # mixed types: sort by their text
+            order = np.array(sorted(range(len(nodes)), key=lambda i: str(nodes[i])), dtype=np.int64)
+        ids = np.empty(len(nodes), dtype=object)
+        ids[:] = nodes
+    rank = np.empty(len(nodes), np.int64)
+    rank[order] = np.arange(len(nodes))
+    index = {node: int(rank[i]) for i, node in enumerate(nodes)}
+    edges = np.array([(index[u], index[v]) for u, v in g.edges()], dtype=np.int64).reshape(-1, 2)
+    return edges[:, 0], edges[:, 1], len(nodes), ids[order]
+
+
+def load_network_file(path: str | Path) -> SocialNetwork:
+    """A friendship network read from a file; consumers are the file's nodes.
+
+    ``.csv``/``.parquet``: an edge list with columns ``source,target`` (or exactly two
+    columns, taken in that order; a CSV without a header row is accepted), integer
+    node ids of any values. ``.graphml``/``.xml``: any networkx-readable GraphML
+    (isolated nodes are consumers too; directed edges become ties). Node ids are
+    mapped to 0..n-1 in sorted order and kept in ``node_ids``. Any problem raises
+    :class:`ConfigError` with key ``network.path``.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in FILE_SUFFIXES:
+        raise _bad(path, f"unsupported file type {suffix or '(no suffix)'!r}; allowed: .csv, .parquet, .graphml (or .xml)")
+    if not p.exists():
+        raise _bad(path, f"file does not exist; {_EXPECTED}")
+    if not p.is_file():
+        raise _bad(path, f"not a regular file; {_EXPECTED}")
+    if p.stat().st_size == 0:
+        raise _bad(path, f"file is empty; {_EXPECTED}")
+    if suffix in (".graphml", ".xml"):
+        src, dst, n, node_ids = _read_graphml(p)
+    else:
+        s, t = _read_table(p, suffix)
+        node_ids, inverse = np.unique(np.concatenate([s, t]), return_inverse=True)
+        n = node_ids.size
+        src, dst = inverse[: s.size], inverse[s.size:]
+    net = SocialNetwork.from_edges(src, dst, n, kind="file", node_ids=node_ids)
+    if net.n_edges == 0:
+        raise _bad(path, f"all {n} consumers are isolated (no ties between distinct nodes, "
+                         f"e.g. only self-loops); the network needs at least one tie")
+    return net
+
+
+def build_follower_graph(cfg: KOLConfig, n: int, rng: np.random.Generator) -> sp.csr_matrix:
+    """Directed follower edges: a (cfg.count, n) 0/1 CSR, row k = consumers following KOL k.
+
+    Followers of KOL k: f_k = follower_min x (1 + Pareto(follower_alpha)), capped at
+    floor(follower_max_share x n), at least 1, rounded. Followers are uniform without
+    repeats: drawn with replacement, deduplicated, and topped up until every row has
+    exactly f_k distinct consumers (for f_k > n/2 the n - f_k non-followers are drawn
+    that way and the row is their complement). float32 data, int32 indices/indptr.
+    """
+    n = int(n)
+    count = int(cfg.count)
+    if count <= 0:
+        return _csr_rows(np.empty(0, np.int64), np.empty(0, np.int64), (0, n))
+    f = cfg.follower_min * (1.0 + rng.pareto(cfg.follower_alpha, size=count))
+    cap = max(1, min(n, math.floor(cfg.follower_max_share * n)))
+    f = np.clip(np.rint(np.minimum(f, cap)), 1, cap).astype(np.int64)
+
+    # A KOL with more than n/2 followers draws the consumers who do *not* follow it
+    # (fewer, and quick to make distinct), then takes the complement.
+    big = f > n // 2
+    target = np.where(big, n - f, f)
+
+    def draw(d):
+        rows = np.repeat(np.arange(count, dtype=np.int64), d)
+        return rows * n + rng.integers(0, n, size=rows.size)
+
+    keys = _sample_unique(draw, lambda x: x // n, target, np.full(count, n), rng)
+    rows, cols = keys // n, keys % n
+    if big.any():
+        in_big = big[rows]
+        big_rows = np.flatnonzero(big)
+        local = np.full(count, -1, np.int64)
+        local[big_rows] = np.arange(big_rows.size)
+        follows = np.ones((big_rows.size, n), dtype=bool)
+        follows[local[rows[in_big]], cols[in_big]] = False
+        r_big, c_big = np.nonzero(follows)
+        del follows
+        keys = np.concatenate([keys[~in_big], big_rows[r_big] * n + c_big])
+        keys.sort(kind="stable")
+        rows, cols = keys // n, keys % n
+    return _csr_rows(rows, cols, (count, n))

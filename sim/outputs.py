@@ -1,0 +1,66 @@
+"""Writing run outputs atomically: a dot-prefixed temporary file in the same
+folder, then ``os.replace``. A killed run never leaves a file that looks
+finished, and ``summary.json`` is written last, so its presence marks a
+complete run."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if hasattr(value, "item"):  # numpy scalar
+        return _json_safe(value.item())
+    return value
+
+
+def write_json(data: dict, path: str | Path) -> Path:
+    text = json.dumps(_json_safe(data), indent=2, ensure_ascii=False) + "\n"
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> dict[str, Path]:
+    """Write a finished model's outputs into ``out_dir``; returns the paths.
+
+    ``metrics.parquet`` (one row per day), ``retention.parquet`` (retention by
+    day since first purchase), ``cohorts.parquet`` (cohort x day-since activity)
+    and, last, ``summary.json``.
+    """
+    out = Path(out_dir)
+    paths = {
+        "metrics": write_parquet(model.metrics.frame(), out / "metrics.parquet"),
+        "retention": write_parquet(model.metrics.cohorts.curve(), out / "retention.parquet"),
+        "cohorts": write_parquet(model.metrics.cohorts.frame(), out / "cohorts.parquet"),
+    }
+    summary = model.summary()
+    summary.update(extra_summary or {})
+    paths["summary"] = write_json(summary, out / "summary.json")
+    return paths

@@ -1,0 +1,139 @@
+"""The daily market model: reproducibility, money balance, invariants, directions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import small_config
+from sim.metrics import DAILY_COLUMNS
+from sim.model import MARKET_PHASES, MarketModel
+
+
+def test_same_seed_gives_identical_outputs_bit_for_bit(default_run):
+    again = MarketModel(small_config()).run()
+    pd.testing.assert_frame_equal(default_run.metrics.frame(), again.metrics.frame(), check_exact=True)
+    assert default_run.summary() == again.summary()
+    pd.testing.assert_frame_equal(default_run.ledger.to_frame(), again.ledger.to_frame(), check_exact=True)
+    for name in ("first_purchase_day", "churned", "wom_sign", "price_sensitivity"):
+        assert np.array_equal(getattr(default_run.consumers, name), getattr(again.consumers, name))
+
+
+def test_another_seed_gives_another_run(default_run):
+    other = MarketModel(small_config(seed=2)).run()
+    assert not default_run.metrics.frame().equals(other.metrics.frame())
+
+
+def test_money_balances_to_the_cent(default_run):
+    led = default_run.ledger
+    orders = led.to_frame()
+    gmv = int(orders["value_cents"].sum())
+    assert gmv == led.gmv_cents > 0
+    # merchant revenue + platform commission + discounts = GMV, in integer cents
+    assert int(orders["merchant_revenue_cents"].sum()) + int(orders["commission_cents"].sum()) \
+        + int(orders["discount_cents"].sum()) == gmv
+    # the agents' books agree with the ledger
+    assert sum(m.revenue_cents for m in default_run.merchants) == led.merchant_revenue_cents
+    assert default_run.platform.commission_cents == led.commission_cents
+    # the daily metrics add up to the same totals (yuan, exact to the cent)
+    daily = default_run.metrics.frame()
+    assert round(daily["gmv"].sum() * 100) == gmv
+    assert round((daily["merchant_revenue"] + daily["commission"] + daily["discounts"]).sum() * 100) == gmv
+    # commission is the rounded rate times the paid amount, order by order
+    rate = default_run.config.platform.commission_rate
+    paid = orders["value_cents"] - orders["discount_cents"]
+    assert (orders["commission_cents"] == np.round(paid * rate)).all()
+    summary = default_run.summary()
+    assert summary["gmv"] == gmv / 100
+    assert summary["aov"] == pytest.approx(gmv / 100 / summary["orders"])
+
+
+def test_daily_metrics_shape_and_invariants(default_run):
+    daily = default_run.metrics.frame()
+    assert list(daily.columns) == list(DAILY_COLUMNS)
+    assert daily["day"].tolist() == list(range(1, 61))
+    n = default_run.n
+    assert (np.diff(daily["adopters"]) >= 0).all() and (np.diff(daily["aware"]) >= 0).all()
+    assert (daily["adopters"] <= daily["aware"]).all() and (daily["aware"] <= n).all()
+    assert (daily["buyers"] <= daily["active_users"]).all()
+    assert (daily["orders"] == daily["new_customers"] + daily["repeat_buyers"]).all()
+    assert daily["new_customers"].cumsum().tolist() == daily["adopters"].tolist()
+    assert daily["adopters"].iloc[-1] == default_run.summary()["customers"] == (default_run.consumers.first_purchase_day >= 0).sum()
+
+
+def test_phases_run_in_the_documented_order():
+    assert MARKET_PHASES == ("kol_posts", "awareness", "visits", "purchases", "satisfaction",
+                             "word_of_mouth", "churn", "platform")
+
+
+def test_retention_matches_the_cohort_definition(default_run):
+    """D-N retention recomputed from the raw ledger and visits is what the model reports."""
+    coh = default_run.metrics.cohorts
+    days = default_run.config.days
+    first = default_run.consumers.first_purchase_day
+    assert coh.size[1:].sum() == (first >= 0).sum()
+    for n in (1, 7, 30):
+        cohorts = np.arange(1, days - n + 1)
+        expected = coh.activity[cohorts, n].sum() / coh.size[cohorts].sum()
+        assert default_run.summary()[f"retention_d{n}"] == pytest.approx(expected)
+        assert 0 < expected < 1
+    # the day of the first purchase everyone in the cohort is active
+    assert np.array_equal(coh.activity[:, 0], coh.size)
+
+
+def test_retention_on_a_hand_built_table():
+    from sim.metrics import CohortTable
+
+    table = CohortTable(days=5)
+    table.add_new_customers(1, 10)
+    table.add_new_customers(2, 10)
+    table.add_active(2, np.array([1, 1, 1, 1, 2, 2]))  # day 2: 4 from cohort 1 (D1), 2 from cohort 2 (D0)
+    table.add_active(3, np.array([2, 2, 2]))  # day 3: 3 from cohort 2 (D1)
+    assert table.activity[1, 1] == 4 and table.activity[2, 1] == 3
+    assert table.retention(1) == pytest.approx((4 + 3) / 20)
+    assert table.retention(5) is None  # no cohort is 5 days old within a 5-day run
+
+
+def test_more_imitation_spreads_faster():
+    low = MarketModel(small_config(diffusion={"imitation": 0.05})).run().summary()
+    high = MarketModel(small_config(diffusion={"imitation": 0.6})).run().summary()
+    assert high["customers"] > low["customers"] * 1.1
+    assert high["gmv"] > low["gmv"]
+
+
+def test_bad_quality_brings_negative_word_of_mouth_and_less_repeat_buying():
+    good = MarketModel(small_config(market={"quality": {"dist": "constant", "value": 0.9}})).run()
+    bad = MarketModel(small_config(market={"quality": {"dist": "constant", "value": 0.3}})).run()
+    g, b = good.metrics.frame(), bad.metrics.frame()
+    assert b["detractors"].sum() > 3 * g["detractors"].sum()
+    assert b["promoters"].sum() < g["promoters"].sum()
+    repeat_share = lambda d: d["repeat_buyers"].sum() / max(d["orders"].sum(), 1)  # noqa: E731
+    assert repeat_share(b) < repeat_share(g)
+    assert bad.summary()["churned"] / bad.summary()["customers"] > good.summary()["churned"] / good.summary()["customers"]
+
+
+def test_higher_prices_sell_fewer_orders():
+    cheap = MarketModel(small_config(market={"list_price": {"dist": "constant", "value": 40}})).run().summary()
+    dear = MarketModel(small_config(market={"list_price": {"dist": "constant", "value": 400}})).run().summary()
+    assert dear["orders"] < cheap["orders"]
+
+
+def test_kol_posts_make_followers_aware():
+    none = MarketModel(small_config(population={"kols": {"count": 0}}, diffusion={"innovation": 0.0005})).run()
+    many = MarketModel(small_config(population={"kols": {"count": 40, "posts_per_week": 7}},
+                                    diffusion={"innovation": 0.0005})).run()
+    assert none.metrics.frame()["kol_reach"].sum() == 0
+    assert many.metrics.frame()["kol_engagements"].sum() > 0
+    assert (many.consumers.aware_source == 3).sum() > 0
+    assert many.metrics.frame()["aware"].iloc[9] > none.metrics.frame()["aware"].iloc[9]
+
+
+def test_step_beyond_the_horizon_is_refused(default_run):
+    with pytest.raises(RuntimeError, match="days=60"):
+        default_run.step()
+
+
+@pytest.mark.parametrize("kind", ["watts_strogatz", "erdos_renyi", "sbm", "complete"])
+def test_the_market_runs_on_every_generated_network(kind):
+    model = MarketModel(small_config(days=20, network={"kind": kind})).run()
+    assert model.summary()["orders"] > 0
+    assert model.network.kind == kind
