@@ -14,7 +14,9 @@ from sim.config import PopulationConfig
 from sim.distributions import draw
 
 #: How a consumer first became aware (``Consumers.aware_source``).
-SOURCE_NONE, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL = 0, 1, 2, 3
+SOURCE_NONE, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, SOURCE_REFERRAL, SOURCE_TEAM = 0, 1, 2, 3, 4, 5
+#: Sources whose trust is trust in friends.
+FRIEND_SOURCES = (SOURCE_FRIENDS, SOURCE_REFERRAL, SOURCE_TEAM)
 
 
 class Consumers:

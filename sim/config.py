@@ -33,7 +33,6 @@ NETWORK_KINDS = (
 DISTRIBUTIONS = ("constant", "beta", "lognormal", "normal")
 TRAFFIC_ALLOCATIONS = ("uniform", "quality", "popularity")
 LAWS = ("market", "bass")
-CAMPAIGNS = ("none",)
 
 
 # --------------------------------------------------------------------------- checks
@@ -276,12 +275,28 @@ class DiffusionConfig:
 
 @dataclass(frozen=True)
 class CampaignConfig:
-    """Config group ``campaign``: the campaign mechanisms in force (only ``none`` so far)."""
+    """Config group ``campaign``: the campaign mechanisms in force, in order.
 
-    name: str = "none"
+    Built from ``{option key: settings}`` (``campaign=[referral,coupon]`` on the
+    command line); empty for ``campaign=none``. ``mechanisms`` holds
+    ``(key, settings dataclass)`` pairs; see ``scenarios/registry.py``.
+    """
+
+    mechanisms: tuple = ()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping | None, prefix: str = "campaign") -> "CampaignConfig":
+        from scenarios.registry import parse
+
+        return cls(mechanisms=parse(data, _from_mapping))
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.mechanisms)
 
     def validate(self) -> None:
-        check_choice("campaign.name", self.name, CAMPAIGNS)
+        for key, cfg in self.mechanisms:
+            cfg.validate(f"campaign.{key}")
 
 
 @dataclass(frozen=True)
@@ -338,6 +353,15 @@ def _coerce(key: str, value: object, hint: object) -> object:
         if value is None and type(None) in args:
             return None
         hint = next(a for a in args if a is not type(None))
+    if hint is CampaignConfig:
+        if value is not None and not isinstance(value, Mapping):
+            raise ConfigError(key, value, "must be a mapping {option: settings}, e.g. campaign=[referral]")
+        return CampaignConfig.from_mapping(value, key)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(key, value, "must be a list")
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        return tuple(_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value))
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             raise ConfigError(key, value, f"must be a mapping of {hint.__name__} fields")

@@ -17,8 +17,9 @@ import pandas as pd
 DAILY_COLUMNS = (
     "day", "gmv", "orders", "buyers", "new_customers", "repeat_buyers", "active_users",
     "aware", "adopters", "churned", "promoters", "detractors", "kol_posts", "kol_reach",
-    "kol_engagements", "discounts", "commission", "merchant_revenue", "margin",
+    "kol_engagements", "discounts", "commission", "merchant_revenue", "margin", "campaign_cost",
 )
+MONEY_COLUMNS = ("gmv", "discounts", "commission", "merchant_revenue", "margin", "campaign_cost")
 
 
 class CohortTable:
@@ -68,17 +69,20 @@ class CohortTable:
 class MetricsRecorder:
     """Collects one row per day; builds the daily frame and the summary."""
 
-    def __init__(self, days: int):
+    def __init__(self, days: int, campaign_columns: tuple[str, ...] = ()):
         self.rows: list[dict] = []
         self.cohorts = CohortTable(days)
+        self.campaign_columns = tuple(c for c in campaign_columns if c not in DAILY_COLUMNS)
+        self.columns = DAILY_COLUMNS + self.campaign_columns
 
     def record(self, row: dict) -> None:
-        missing = set(DAILY_COLUMNS) - row.keys()
+        missing = set(self.columns) - row.keys()
         if missing:
             raise KeyError(f"daily metrics row lacks {sorted(missing)}")
         self.rows.append(row)
 
     def frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows, columns=list(DAILY_COLUMNS))
-        return frame.astype({c: "int64" for c in DAILY_COLUMNS
-                             if c not in ("gmv", "discounts", "commission", "merchant_revenue", "margin")})
+        """Base columns (counts int64, money float64 yuan), then the campaign columns (float64)."""
+        frame = pd.DataFrame(self.rows, columns=list(self.columns))
+        return frame.astype({c: "float64" if c in MONEY_COLUMNS or c in self.campaign_columns else "int64"
+                             for c in self.columns})

@@ -13,6 +13,10 @@ Phase order of one day (law ``market``), fixed:
 
 Law ``bass`` replaces phases 1-7 by one: ``bass_adoption`` (a non-adopter buys
 with probability p + q x share of its neighbours who bought; once only).
+Campaign mechanisms (``scenarios/``) hook into the day at fixed points:
+``start_day`` (before 1), ``post_content`` (after 1), ``outreach`` (after 2),
+``adjust_offer`` / ``ration`` / ``take_deferred`` (in 4), ``on_orders`` (whenever
+orders are booked), ``adjust_sharing`` (in 6) and ``end_day`` (after 7).
 The equations are in ``docs/model.md``.
 """
 
@@ -25,20 +29,28 @@ import mesa
 import numpy as np
 from tqdm.auto import tqdm
 
-from agents.consumers import SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
+from agents.consumers import FRIEND_SOURCES, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
 from agents.kol import KOL
 from agents.merchant import Merchant
 from agents.platform import Platform
+from scenarios.registry import MECHANISMS, daily_columns, load
 from sim.catalogue import Catalogue
 from sim.config import SimConfig
-from sim.ledger import OrderLedger
+from sim.ledger import OrderLedger, PaymentLedger
 from sim.metrics import MetricsRecorder
 from sim.network import build_follower_graph, build_network
+from sim.offer import Offer, Orders
 from sim.streams import RandomStreams
+from sim.wallet import Wallet
 
 MARKET_PHASES = ("kol_posts", "awareness", "visits", "purchases", "satisfaction",
                  "word_of_mouth", "churn", "platform")
 BASS_PHASES = ("bass_adoption", "platform")
+
+
+def type_name(cfg) -> str:
+    """The registered option name of a mechanism's settings dataclass."""
+    return next(name for name, (cls, _) in MECHANISMS.items() if type(cfg) is cls)
 
 
 class MarketModel(mesa.Model):
@@ -63,12 +75,18 @@ class MarketModel(mesa.Model):
         self.catalogue = Catalogue.generate(config.market, self.streams["catalogue"])
         self.reference_price = self.catalogue.reference_price
         self.ledger = OrderLedger()
-        self.metrics = MetricsRecorder(config.days)
+        self.payments = PaymentLedger()
+        self.wallet = Wallet(self.n)
+        self.metrics = MetricsRecorder(config.days, daily_columns())
 
         self.platform = Platform(self, config.platform, self.catalogue.quality)
         self.merchants = [Merchant(self, m, np.flatnonzero(self.catalogue.merchant == m))
                           for m in range(config.market.merchants)]
         self._build_kols()
+        load()
+        self.mechanisms = [MECHANISMS[type_name(cfg)][1](key, cfg, self, i)
+                           for i, (key, cfg) in enumerate(config.campaign.mechanisms)]
+        self.mechanism = {m.key: m for m in self.mechanisms}
 
         mk = config.market
         # Customer visit probability by days since the last purchase (index 0 = the day after).
@@ -76,6 +94,10 @@ class MarketModel(mesa.Model):
         self._customer_visit = (mk.customer_visit_floor + (mk.customer_visit_peak - mk.customer_visit_floor)
                                 * np.exp(-since / mk.visit_decay_days))
         self.n_aware = self.n_adopters = self.n_churned = 0
+        self._spent_yesterday = 0
+        self.visit_boost = np.zeros(self.n, dtype=bool)  # forced to visit today (campaign clicks)
+        self.transacted = np.zeros(self.n, dtype=bool)  # ordered or joined a team today
+        self.quality_shift = np.zeros(self.catalogue.size)  # today's shock to realized quality
         self._reset_today()
 
     # ------------------------------------------------------------------ set-up
@@ -90,12 +112,33 @@ class MarketModel(mesa.Model):
     def _reset_today(self) -> None:
         empty = np.zeros(0, dtype=np.int64)
         self._visitors = empty
+        self._buyer_parts: list[np.ndarray] = []
+        self._product_parts: list[np.ndarray] = []
         self._buyers = empty
         self._products = empty
         self._satisfied = np.zeros(0, dtype=bool)
+        self.consumers.active[:] = False
+        self.visit_boost[:] = False
+        self.transacted[:] = False
+        self.quality_shift[:] = 0.0
+        self._uniforms: dict[str, np.ndarray] = {}
         self._today = {"new_customers": 0, "repeat_buyers": 0, "kol_posts": 0, "kol_reach": 0,
                        "kol_engagements": 0, "gmv_cents": 0, "orders": 0, "discount_cents": 0,
                        "commission_cents": 0, "cost_cents": 0}
+
+    def uniforms(self, stream: str) -> np.ndarray:
+        """Today's uniform draw of every consumer in ``stream`` (drawn once per day, length N).
+
+        Indexing one full-length draw by consumer keeps each consumer's random
+        number independent of who else is in the phase: common random numbers
+        between a campaign run and its baseline."""
+        u = self._uniforms.get(stream)
+        if u is None:
+            u = self._uniforms[stream] = self.streams[stream].random(self.n)
+        return u
+
+    def running_mechanisms(self) -> list:
+        return [m for m in self.mechanisms if m.running(self.day)]
 
     # ------------------------------------------------------------------ clock
     def step(self) -> None:
@@ -104,6 +147,8 @@ class MarketModel(mesa.Model):
             raise RuntimeError(f"the run is over: days={self.config.days}")
         self.day += 1
         self._reset_today()
+        for m in self.running_mechanisms():
+            m.start_day(self)
         for phase in self.phases:
             getattr(self, f"_phase_{phase}")()
         self._record_day()
@@ -120,6 +165,13 @@ class MarketModel(mesa.Model):
         return self
 
     # ------------------------------------------------------------------ phases
+    def make_aware(self, idx: np.ndarray, source: np.ndarray | int) -> np.ndarray:
+        """Consumers ``idx`` hear of the market today from ``source``; returns those newly aware."""
+        idx = np.unique(np.asarray(idx))
+        new = idx[~self.consumers.aware[idx]]
+        self._make_aware(new, source)
+        return new
+
     def _make_aware(self, idx: np.ndarray, source: np.ndarray | int) -> None:
         c = self.consumers
         c.aware[idx] = True
@@ -131,17 +183,27 @@ class MarketModel(mesa.Model):
         c, rng = self.consumers, self.streams["kol"]
         posting = [kol.index for kol in self.kols if kol.decide_post(rng)]
         self._today["kol_posts"] = len(posting)
-        if not posting:
-            return
-        rows = self.follower_graph[posting]
+        if posting:
+            engaged, reach, engagements = self.kol_exposure(posting, self.kol_engagement[posting], rng)
+            self._today["kol_reach"] = reach
+            self._today["kol_engagements"] = engagements
+        for m in self.running_mechanisms():
+            m.post_content(self)
+
+    def kol_exposure(self, kols: list[int] | np.ndarray, engagement: np.ndarray,
+                     rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
+        """Posts by KOLs ``kols`` reach their followers; each engages with the KOL's
+        ``engagement`` probability. Engaged followers are touched today and, if
+        unaware, become aware (source KOL). Returns (engaged consumers, reach, engagements)."""
+        c = self.consumers
+        rows = self.follower_graph[np.asarray(kols)]
         exposed = rows.indices
-        rate = np.repeat(self.kol_engagement[posting], np.diff(rows.indptr))
+        rate = np.repeat(np.asarray(engagement, dtype=np.float64), np.diff(rows.indptr))
         engaged_edges = rng.random(len(exposed)) < rate
         engaged = np.unique(exposed[engaged_edges])
         c.kol_touch_day[engaged] = self.day
         self._make_aware(engaged[~c.aware[engaged]], SOURCE_KOL)
-        self._today["kol_reach"] = len(exposed)
-        self._today["kol_engagements"] = int(engaged_edges.sum())
+        return engaged, len(exposed), int(engaged_edges.sum())
 
     def _word_of_mouth_shares(self) -> None:
         """Shares of each consumer's neighbours promoting and warning today (one matvec)."""
@@ -153,12 +215,14 @@ class MarketModel(mesa.Model):
         c, d = self.consumers, self.config.diffusion
         self._word_of_mouth_shares()
         candidates = np.flatnonzero(~c.aware)
-        u = self.streams["awareness"].random(len(candidates))
+        u = self.uniforms("awareness")[candidates]
         p_i = d.innovation * c.ads_factor[candidates]
         q_i = d.imitation * c.friends_factor[candidates] * self.positive_share[candidates]
         new = u < np.minimum(1.0, p_i + q_i)
         from_ads = u < p_i
         self._make_aware(candidates[new], np.where(from_ads[new], SOURCE_ADS, SOURCE_FRIENDS))
+        for m in self.running_mechanisms():
+            m.outreach(self)
 
     def _phase_visits(self) -> None:
         c, mk = self.consumers, self.config.market
@@ -166,27 +230,29 @@ class MarketModel(mesa.Model):
         last = c.last_purchase_day[eligible]
         prob = np.where(last >= 0, self._customer_visit[np.maximum(self.day - last - 1, 0)],
                         mk.prospect_visit_prob)
-        prob[(c.aware_day[eligible] == self.day) | (c.kol_touch_day[eligible] == self.day)] = 1.0
-        visitors = eligible[self.streams["visits"].random(len(eligible)) < prob]
-        c.active[:] = False
+        prob[(c.aware_day[eligible] == self.day) | (c.kol_touch_day[eligible] == self.day)
+             | self.visit_boost[eligible]] = 1.0
+        visitors = eligible[self.uniforms("visits")[eligible] < prob]
         c.active[visitors] = True
         self._visitors = visitors
 
-    def _choose_products(self, count: int) -> np.ndarray:
-        """Which product each of ``count`` visitors is shown (platform traffic allocation)."""
+    def _choose_products(self, who: np.ndarray) -> np.ndarray:
+        """Which product each visitor ``who`` is shown (platform traffic allocation)."""
         cumulative = np.cumsum(self.platform.traffic_share)
-        u = self.streams["choice"].random(count) * cumulative[-1]
+        u = self.uniforms("choice")[who] * cumulative[-1]
         return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
 
-    def _purchase_probability(self, who: np.ndarray, product: np.ndarray) -> np.ndarray:
-        """Logit purchase probability of consumers ``who`` for ``product`` (0 if over budget)."""
+    def purchase_probability(self, who: np.ndarray, product: np.ndarray, unit_price: np.ndarray | None = None,
+                             utility_shift: np.ndarray | float = 0.0, quantity: np.ndarray | int = 1) -> np.ndarray:
+        """Logit purchase probability of consumers ``who`` for ``product`` at ``unit_price``
+        (yuan, default the list price), 0 if ``unit_price x quantity`` exceeds their budget."""
         c, mk, cat = self.consumers, self.config.market, self.catalogue
-        price = cat.list_price[product]
+        price = cat.list_price[product] if unit_price is None else unit_price
         ref = self.reference_price
         # Trust in today's source: own experience for customers, else the KOL or the first source.
         satisfied = c.satisfied_last[who]
         src = c.aware_source[who]
-        trust = np.where(src == SOURCE_FRIENDS, c.trust_friends[who],
+        trust = np.where(np.isin(src, FRIEND_SOURCES), c.trust_friends[who],
                          np.where(src == SOURCE_KOL, c.trust_kol[who], c.trust_ads[who]))
         trust = np.where(c.kol_touch_day[who] == self.day, c.trust_kol[who], trust)
         trust = np.where(satisfied >= 0, satisfied.astype(np.float64), trust)
@@ -195,32 +261,87 @@ class MarketModel(mesa.Model):
                    - c.price_sensitivity[who] * (price - ref) / ref
                    + mk.social_proof_weight * self.positive_share[who]
                    - mk.negative_wom_weight * self.negative_share[who]
-                   + mk.source_trust_weight * trust)
+                   + mk.source_trust_weight * trust
+                   + utility_shift)
         prob = 1.0 / (1.0 + np.exp(-utility))
-        return np.where(price <= c.budget[who], prob, 0.0)
+        return np.where(price * quantity <= c.budget[who], prob, 0.0)
+
+    def _apply_wallet(self, offer: Offer) -> None:
+        """Valid coupons in the visitors' wallets apply when the order reaches their threshold."""
+        w = self.wallet
+        holders = w.valid(offer.who, self.day)
+        if not holders.any():
+            return
+        usable = holders & (offer.paid_cents >= w.threshold_cents[offer.who])
+        owners = w.owner[offer.who]
+        for index in np.unique(owners[usable]):
+            mech = self.mechanisms[index]
+            mask = usable & (owners == index)
+            offer.add_discount(mech.key, w.value_cents[offer.who], where=mask)
+            offer.coupon_owner[mask] = index
 
     def _phase_purchases(self) -> None:
-        who = self._visitors
-        product = self._choose_products(len(who))
-        buy = self.streams["purchase"].random(len(who)) < self._purchase_probability(who, product)
-        self._book_orders(who[buy], product[buy])
+        who = self._visitors[~self.transacted[self._visitors]]
+        offer = Offer.at_list_price(who, self._choose_products(who), self.catalogue.list_price_cents)
+        running = self.running_mechanisms()
+        for m in running:
+            m.adjust_offer(self, offer)
+        self._apply_wallet(offer)
+        u = self.uniforms("purchase")[who]
+        decide = lambda mask: u[mask] < self.purchase_probability(  # noqa: E731
+            who[mask], offer.product[mask], offer.unit_paid_yuan()[mask], offer.utility_shift[mask],
+            offer.quantity[mask])
+        buy = decide(np.ones(len(who), dtype=bool))
+        for m in self.mechanisms:  # coupons outlive their campaign: every mechanism rations its own spend
+            lost = m.ration(self, offer, buy)
+            if lost.any():
+                offer.remove(m.key, m.index, lost)
+                buy[lost] = decide(lost)
+        for m in self.mechanisms:
+            chosen = buy & (offer.deferred == m.index)
+            if chosen.any():
+                m.take_deferred(self, offer, chosen)
+                buy &= ~chosen
+                self.transacted[who[chosen]] = True
+        self.book_orders(channel="solo", **offer.select(buy))
 
-    def _book_orders(self, buyers: np.ndarray, product: np.ndarray) -> None:
-        """Orders at list price: ledger, customers' state, merchants and platform."""
+    def book_orders(self, who: np.ndarray, product: np.ndarray, quantity: np.ndarray | None = None,
+                    value_cents: np.ndarray | None = None, discounts: dict[str, np.ndarray] | None = None,
+                    channel: str = "solo", coupon_owner: np.ndarray | None = None) -> Orders:
+        """Book orders (consumers ``who``, one each): the ledger, the customers' state,
+        cohorts, merchants, the platform, redeemed coupons, then every mechanism's
+        ``on_orders``. ``value_cents`` defaults to list price x quantity; ``discounts``
+        maps a mechanism key to its discount per order (fen)."""
         c, cat = self.consumers, self.catalogue
-        new = c.first_purchase_day[buyers] < 0
-        c.first_purchase_day[buyers[new]] = self.day
-        c.last_purchase_day[buyers] = self.day
-        c.n_orders[buyers] += 1
+        who = np.asarray(who, dtype=np.int64)
+        product = np.asarray(product, dtype=np.int64)
+        n_orders = len(who)
+        quantity = np.ones(n_orders, dtype=np.int64) if quantity is None else np.asarray(quantity, dtype=np.int64)
+        if value_cents is None:
+            value_cents = cat.list_price_cents[product] * quantity
+        discounts = {k: np.asarray(v, dtype=np.int64) for k, v in (discounts or {}).items()}
+        coupon_owner = np.full(n_orders, -1, dtype=np.int32) if coupon_owner is None else coupon_owner
+        new = c.first_purchase_day[who] < 0
+        c.first_purchase_day[who[new]] = self.day
+        c.last_purchase_day[who] = self.day
+        c.n_orders[who] += 1
+        c.active[who] = True
+        self.transacted[who] = True
         n_new = int(new.sum())
         self.n_adopters += n_new
         self.metrics.cohorts.add_new_customers(self.day, n_new)
+        buyers, value = who, value_cents
         merchant = cat.merchant[product]
-        value = cat.list_price_cents[product]
-        cost = cat.unit_cost_cents[product]
-        discount = np.zeros_like(value)
+        cost = cat.unit_cost_cents[product] * quantity
+        discount = np.zeros(n_orders, dtype=np.int64)
+        for key, d in discounts.items():
+            discount += d
+            self.mechanism[key].book_discounts(int(d.sum()))
+            self.mechanism[key].benefits[who[d > 0]] += 1
+        self.wallet.clear(who[coupon_owner >= 0])
+        channel_code = 0 if channel == "solo" else self.mechanism[channel].index + 1
         totals, commission = self.ledger.record(self.day, buyers, product, merchant, value, discount,
-                                                self.platform.commission_rate, cost)
+                                                self.platform.commission_rate, cost, quantity, channel_code)
         self.platform.book(product, totals["commission_cents"])
         n_merchants = len(self.merchants)
         orders_by = np.bincount(merchant, minlength=n_merchants)
@@ -228,16 +349,27 @@ class MarketModel(mesa.Model):
         cost_by = np.bincount(merchant, weights=cost, minlength=n_merchants)
         for m in np.flatnonzero(orders_by):  # a handful of merchants, not consumers
             self.merchants[m].book(int(orders_by[m]), int(revenue_by[m]), int(cost_by[m]))
-        self._buyers, self._products = buyers, product
-        self._today.update(new_customers=n_new, repeat_buyers=len(buyers) - n_new,
-                           gmv_cents=totals["gmv_cents"], orders=totals["orders"],
-                           discount_cents=totals["discount_cents"],
-                           commission_cents=totals["commission_cents"], cost_cents=totals["cost_cents"])
+        self._buyer_parts.append(buyers)
+        self._product_parts.append(product)
+        t = self._today
+        t["new_customers"] += n_new
+        t["repeat_buyers"] += n_orders - n_new
+        for key in ("gmv_cents", "orders", "discount_cents", "commission_cents", "cost_cents"):
+            t[key] += totals[key]
+        orders = Orders(day=self.day, channel=channel, who=who, product=product, quantity=quantity,
+                        value_cents=value, discounts=discounts, coupon_owner=coupon_owner, new_customer=new)
+        for m in self.mechanisms:
+            m.on_orders(self, orders)
+        return orders
 
     def _phase_satisfaction(self) -> None:
         c, mk = self.consumers, self.config.market
+        if self._buyer_parts:
+            self._buyers = np.concatenate(self._buyer_parts)
+            self._products = np.concatenate(self._product_parts)
         buyers, product = self._buyers, self._products
-        realized = self.catalogue.quality[product] + mk.quality_noise * self.streams["satisfaction"].standard_normal(len(buyers))
+        noise = self.streams["satisfaction"].standard_normal(self.n, dtype=np.float32)[buyers]
+        realized = self.catalogue.quality[product] + self.quality_shift[product] + mk.quality_noise * noise
         self._satisfied = realized >= c.quality_expectation[buyers] - mk.satisfaction_tolerance
         c.satisfied_last[buyers] = self._satisfied
 
@@ -246,7 +378,9 @@ class MarketModel(mesa.Model):
         buyers, satisfied = self._buyers, self._satisfied
         share = c.sharing_propensity[buyers]
         prob = np.where(satisfied, share, np.minimum(1.0, mk.negative_wom_multiplier * share))
-        talk = self.streams["wom"].random(len(buyers)) < prob
+        for m in self.running_mechanisms():
+            prob = m.adjust_sharing(self, buyers, satisfied, prob)
+        talk = self.uniforms("wom")[buyers] < prob
         c.wom_sign[buyers] = np.where(talk, np.where(satisfied, 1, -1), 0)
         c.wom_until[buyers] = np.where(talk, self.day + mk.wom_days, -1)
 
@@ -254,9 +388,11 @@ class MarketModel(mesa.Model):
         c, mk = self.consumers, self.config.market
         customers = np.flatnonzero((c.first_purchase_day >= 0) & ~c.churned)
         hazard = mk.churn_hazard * np.where(c.satisfied_last[customers] == 0, mk.dissatisfied_churn_multiplier, 1.0)
-        leave = customers[self.streams["churn"].random(len(customers)) < np.minimum(hazard, 1.0)]
+        leave = customers[self.uniforms("churn")[customers] < np.minimum(hazard, 1.0)]
         c.churned[leave] = True
         self.n_churned += len(leave)
+        for m in self.mechanisms:
+            m.end_day(self)
 
     def _phase_bass_adoption(self) -> None:
         """Bass law: a non-adopter buys with probability p + q x (share of neighbours who bought)."""
@@ -264,13 +400,12 @@ class MarketModel(mesa.Model):
         adopted = c.first_purchase_day >= 0
         candidates = np.flatnonzero(~adopted)
         share = self.network.neighbour_share(adopted)[candidates]
-        u = self.streams["awareness"].random(len(candidates))
+        u = self.uniforms("awareness")[candidates]
         new = candidates[u < np.minimum(1.0, d.innovation + d.imitation * share)]
         self._make_aware(new, SOURCE_ADS)
-        c.active[:] = False
         c.active[new] = True
         self._visitors = new
-        self._book_orders(new, self._choose_products(len(new)))
+        self.book_orders(new, self._choose_products(new))
 
     def _phase_platform(self) -> None:
         self.platform.step()
@@ -278,20 +413,32 @@ class MarketModel(mesa.Model):
     # ------------------------------------------------------------------ metrics
     def _record_day(self) -> None:
         c, t = self.consumers, self._today
-        active_customers = self._visitors[c.first_purchase_day[self._visitors] >= 0]
-        self.metrics.cohorts.add_active(self.day, c.first_purchase_day[active_customers])
+        active = np.flatnonzero(c.active)
+        first = c.first_purchase_day[active]
+        self.metrics.cohorts.add_active(self.day, first[first >= 0])
         promoters, detractors = c.talking(self.day + 1)
         revenue = t["gmv_cents"] - t["discount_cents"] - t["commission_cents"]
-        self.metrics.record({
+        buyers = np.concatenate(self._buyer_parts) if self._buyer_parts else self._buyers
+        row = dict.fromkeys(self.metrics.campaign_columns, 0)
+        spend_before = sum(m.spent_cents for m in self.mechanisms)
+        for m in self.mechanisms:
+            for key, value in m.close_day().items():
+                if key in row:
+                    row[key] += value
+        spent = spend_before - self._spent_yesterday
+        self._spent_yesterday = spend_before
+        row.update({
             "day": self.day, "gmv": t["gmv_cents"] / 100, "orders": t["orders"],
-            "buyers": len(np.unique(self._buyers)), "new_customers": t["new_customers"],
-            "repeat_buyers": t["repeat_buyers"], "active_users": len(self._visitors),
+            "buyers": len(np.unique(buyers)), "new_customers": t["new_customers"],
+            "repeat_buyers": t["repeat_buyers"], "active_users": len(active),
             "aware": self.n_aware, "adopters": self.n_adopters, "churned": self.n_churned,
             "promoters": int(promoters.sum()), "detractors": int(detractors.sum()),
             "kol_posts": t["kol_posts"], "kol_reach": t["kol_reach"], "kol_engagements": t["kol_engagements"],
             "discounts": t["discount_cents"] / 100, "commission": t["commission_cents"] / 100,
             "merchant_revenue": revenue / 100, "margin": (revenue - t["cost_cents"]) / 100,
+            "campaign_cost": spent / 100,
         })
+        self.metrics.record(row)
 
     def summary(self) -> dict:
         """Run totals and KPIs (money in yuan, retention as shares, ``None`` where undefined)."""
@@ -311,4 +458,15 @@ class MarketModel(mesa.Model):
             "platform_commission": led.commission_cents / 100,
             "discounts": led.discount_cents / 100, "merchant_margin": margin_cents / 100,
             "kol_posts": sum(k.posts for k in self.kols),
+            **self.campaign_summary(),
         }
+
+    def campaign_summary(self) -> dict:
+        """Campaign spend by family (yuan) and each mechanism's KPIs."""
+        by_family: dict[str, float] = {}
+        out: dict = {}
+        for m in self.mechanisms:
+            by_family[m.family] = by_family.get(m.family, 0) + m.spent_cents / 100
+            out.update(m.summary(self))
+        return {"campaigns": [m.key for m in self.mechanisms], "campaign_cost": by_family,
+                "campaign_cost_total": sum(m.spent_cents for m in self.mechanisms) / 100, **out}
