@@ -27,7 +27,7 @@ from omegaconf import DictConfig, OmegaConf
 from sim.config import SimConfig, build_config
 from sim.errors import ConfigError
 
-APP_KEYS = ("report", "progress")
+APP_KEYS = ("report", "progress", "baseline")
 
 
 def to_sim_config(cfg: DictConfig | dict) -> SimConfig:
@@ -40,21 +40,34 @@ def to_sim_config(cfg: DictConfig | dict) -> SimConfig:
 
 
 def run_once(cfg: DictConfig, out_dir: str | Path) -> dict:
-    """Validate, simulate, write outputs (and the report); returns the summary."""
-    from sim.model import MarketModel
+    """Validate, simulate (and, with a campaign, its baseline), write outputs and the
+    report; returns the summary."""
+    from sim.evaluation import evaluate, incremental
     from sim.outputs import write_run
 
     config = to_sim_config(cfg)
+    out_dir = Path(out_dir)
     start = time.perf_counter()
-    model = MarketModel(config)
-    model.run(progress=bool(cfg.get("progress", True)))
-    paths = write_run(model, out_dir, {"wall_seconds": round(time.perf_counter() - start, 3)})
-    summary = model.summary()
+    result = evaluate(config, progress=bool(cfg.get("progress", True)),
+                      with_baseline=bool(cfg.get("baseline", True)))
+    extra = {"wall_seconds": round(time.perf_counter() - start, 3)}
+    if result.baseline is not None:
+        base_summary = result.baseline.summary()
+        write_run(result.baseline, out_dir / "baseline")
+        extra.update(incremental(result.model.summary(), base_summary))
+    paths = write_run(result.model, out_dir, extra)
+    summary = {**result.model.summary(), **extra}
     print(f"{config.scenario.name}: {summary['population']:,} consumers x {summary['days']} days | "
           f"GMV ¥{summary['gmv']:,.2f} | orders {summary['orders']:,} | customers {summary['customers']:,} | "
           f"D1 {_pct(summary['retention_d1'])} D7 {_pct(summary['retention_d7'])} "
           f"D30 {_pct(summary['retention_d30'])}")
-    print(f"outputs: {Path(out_dir)}/ (metrics.parquet, summary.json)")
+    if config.campaign.mechanisms:
+        line = f"campaign {'+'.join(config.campaign.keys)}: cost ¥{summary['campaign_cost_total']:,.2f}"
+        if "incremental_gmv" in summary:
+            line += (f" | incremental GMV ¥{summary['incremental_gmv']:,.2f}, customers "
+                     f"{summary['incremental_customers']:+,} | CAC {_num(summary['cac'])} | ROI {_num(summary['roi'])}")
+        print(line)
+    print(f"outputs: {out_dir}/ (metrics.parquet, summary.json)")
     if cfg.get("report", True):
         from experiments.report import write_report
 
@@ -66,6 +79,10 @@ def run_once(cfg: DictConfig, out_dir: str | Path) -> dict:
 
 def _pct(value) -> str:
     return "n/a" if value is None else f"{value:.1%}"
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:,.2f}"
 
 
 @hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")

@@ -457,6 +457,8 @@ class MarketModel(mesa.Model):
             "merchant_revenue": led.merchant_revenue_cents / 100,
             "platform_commission": led.commission_cents / 100,
             "discounts": led.discount_cents / 100, "merchant_margin": margin_cents / 100,
+            "gross_margin": (led.gmv_cents - led.commission_cents - led.cost_cents) / 100,
+            "ltv": round(margin_cents / 100 / self.n_adopters, 4) if self.n_adopters else None,
             "kol_posts": sum(k.posts for k in self.kols),
             **self.campaign_summary(),
         }

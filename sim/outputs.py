@@ -51,8 +51,9 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
     """Write a finished model's outputs into ``out_dir``; returns the paths.
 
     ``metrics.parquet`` (one row per day), ``retention.parquet`` (retention by
-    day since first purchase), ``cohorts.parquet`` (cohort x day-since activity)
-    and, last, ``summary.json``.
+    day since first purchase), ``cohorts.parquet`` (cohort x day-since activity),
+    ``payments.parquet`` (campaign cash outlays, with a campaign) and, last,
+    ``summary.json``.
     """
     out = Path(out_dir)
     paths = {
@@ -60,6 +61,8 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
         "retention": write_parquet(model.metrics.cohorts.curve(), out / "retention.parquet"),
         "cohorts": write_parquet(model.metrics.cohorts.frame(), out / "cohorts.parquet"),
     }
+    if model.mechanisms:
+        paths["payments"] = write_parquet(model.payments.to_frame(), out / "payments.parquet")
     summary = model.summary()
     summary.update(extra_summary or {})
     paths["summary"] = write_json(summary, out / "summary.json")

@@ -106,3 +106,18 @@ def test_console_script_finds_its_packaged_configs(tmp_path):
                    cwd=tmp_path, exe=[str(script)])
     assert proc.returncode == 0, proc.stderr
     assert (out / "summary.json").exists()
+
+
+def test_campaign_run_writes_its_baseline_and_incremental_kpis(tmp_path):
+    out = tmp_path / "incident"
+    proc = run_app("campaign=quality_incident", "population.size=2000", "days=40", "report=false",
+                   f"hydra.run.dir={out}")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    baseline = json.loads((out / "baseline" / "summary.json").read_text())
+    assert summary["campaigns"] == ["quality_incident"] and baseline["campaigns"] == []
+    assert summary["incremental_gmv"] == pytest.approx(summary["gmv"] - baseline["gmv"], abs=0.01)
+    assert summary["incremental_customers"] == summary["customers"] - baseline["customers"]
+    assert {"campaign_cost", "cac", "roi", "ltv", "incremental_margin"} <= summary.keys()
+    assert (out / "payments.parquet").exists()
+    assert "incremental GMV" in proc.stdout

@@ -1,0 +1,66 @@
+"""A campaign measured against its own baseline.
+
+The baseline is the same config with the campaign switched off and the same
+seed. Every phase and every mechanism draws from its own random stream, and
+per-consumer draws are indexed by consumer, so the two runs share their random
+numbers (common random numbers): the difference is the campaign's effect, not
+noise from reshuffled draws.
+
+KPIs (money in yuan):
+
+* ``incremental_gmv`` = GMV(campaign) − GMV(baseline);
+* ``incremental_customers`` = customers(campaign) − customers(baseline);
+* ``incremental_margin`` = gross margin(campaign) − gross margin(baseline), with
+  gross margin = GMV − platform commission − cost of goods (before campaign spend);
+* ``cac`` = campaign cost / incremental customers (null unless > 0 new customers);
+* ``roi`` = (incremental margin − campaign cost) / campaign cost (null if cost is 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sim.config import CampaignConfig, SimConfig
+from sim.model import MarketModel
+
+
+def baseline_config(config: SimConfig) -> SimConfig:
+    """The same market with no campaign."""
+    return config.replace(campaign=CampaignConfig())
+
+
+def incremental(campaign: dict, baseline: dict) -> dict:
+    """The incremental KPIs from two summaries (``MarketModel.summary()``)."""
+    cost = campaign.get("campaign_cost_total", 0.0)
+    inc_gmv = round(campaign["gmv"] - baseline["gmv"], 2)
+    inc_customers = campaign["customers"] - baseline["customers"]
+    inc_margin = round(campaign["gross_margin"] - baseline["gross_margin"], 2)
+    return {
+        "baseline_gmv": baseline["gmv"], "baseline_customers": baseline["customers"],
+        "baseline_retention_d30": baseline["retention_d30"], "baseline_ltv": baseline["ltv"],
+        "incremental_gmv": inc_gmv, "incremental_customers": inc_customers,
+        "incremental_margin": inc_margin,
+        "cac": round(cost / inc_customers, 4) if inc_customers > 0 and cost > 0 else None,
+        "roi": round((inc_margin - cost) / cost, 6) if cost > 0 else None,
+    }
+
+
+@dataclass
+class Evaluation:
+    model: MarketModel
+    baseline: MarketModel | None
+
+    def summary(self) -> dict:
+        out = self.model.summary()
+        if self.baseline is not None:
+            out.update(incremental(out, self.baseline.summary()))
+        return out
+
+
+def evaluate(config: SimConfig, progress: bool = False, with_baseline: bool = True) -> Evaluation:
+    """Run ``config`` and, if it has a campaign, its baseline."""
+    model = MarketModel(config).run(progress=progress)
+    baseline = None
+    if with_baseline and config.campaign.mechanisms:
+        baseline = MarketModel(baseline_config(config)).run(progress=progress)
+    return Evaluation(model, baseline)
