@@ -25,18 +25,24 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_gmv(metrics: pd.DataFrame, path: Path) -> Path:
+def plot_gmv(metrics: pd.DataFrame, path: Path, baseline: pd.DataFrame | None = None) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(metrics["day"], metrics["gmv"], color="tab:blue")
+    ax.plot(metrics["day"], metrics["gmv"], color="tab:blue", label="with campaign" if baseline is not None else None)
+    if baseline is not None:
+        ax.plot(baseline["day"], baseline["gmv"], color="tab:gray", ls="--", label="baseline (no campaign)")
+        ax.legend()
     ax.set(xlabel="day", ylabel="GMV (yuan)", title="Daily GMV")
     ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def plot_adopters(metrics: pd.DataFrame, population: int, path: Path) -> Path:
+def plot_adopters(metrics: pd.DataFrame, population: int, path: Path, baseline: pd.DataFrame | None = None) -> Path:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.plot(metrics["day"], metrics["aware"] / population, label="aware", color="tab:gray")
     ax.plot(metrics["day"], metrics["adopters"] / population, label="customers (ever bought)", color="tab:green")
+    if baseline is not None:
+        ax.plot(baseline["day"], baseline["adopters"] / population, label="customers, baseline",
+                color="tab:green", ls="--", alpha=0.7)
     ax.set(xlabel="day", ylabel="share of consumers", title="Cumulative adopters", ylim=(0, 1.02))
     ax.legend()
     ax.grid(alpha=0.3)
@@ -62,10 +68,15 @@ def _fmt(value) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, float):
-        return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.2f}"
+        return f"{value:,.4f}" if 0 < abs(value) < 1 else f"{value:,.2f}"
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+CAMPAIGN_KEYS = ("campaign_cost_total", "incremental_gmv", "incremental_customers", "incremental_margin",
+                 "cac", "roi", "ltv", "baseline_ltv", "k_factor", "team_completion_rate",
+                 "coupon_redemption_rate", "kol_reach", "baseline_gmv", "baseline_customers")
 
 
 def write_report(out_dir: str | Path) -> list[Path]:
@@ -74,8 +85,10 @@ def write_report(out_dir: str | Path) -> list[Path]:
     metrics = pd.read_parquet(out / "metrics.parquet")
     curve = pd.read_parquet(out / "retention.parquet")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    plots = [plot_gmv(metrics, out / "gmv.png"),
-             plot_adopters(metrics, summary["population"], out / "adopters.png"),
+    base_path = out / "baseline" / "metrics.parquet"
+    baseline = pd.read_parquet(base_path) if base_path.exists() else None
+    plots = [plot_gmv(metrics, out / "gmv.png", baseline),
+             plot_adopters(metrics, summary["population"], out / "adopters.png", baseline),
              plot_retention(curve, out / "retention.png")]
     keys = ["gmv", "orders", "customers", "aov", "retention_d1", "retention_d7", "retention_d30",
             "platform_commission", "merchant_revenue", "merchant_margin", "population", "days"]
@@ -84,6 +97,15 @@ def write_report(out_dir: str | Path) -> list[Path]:
              f"(mean degree {summary['mean_degree']}), {summary['days']} days, seed {summary['seed']}.", "",
              "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {_fmt(summary.get(k))} |" for k in keys]
+    if summary.get("campaigns"):
+        lines += ["", f"## Campaign: {', '.join(summary['campaigns'])}", "",
+                  "Measured against a baseline run of the same market and seed with the campaign off "
+                  "(`baseline/`).", "", "| metric | value |", "|---|---|"]
+        for family, cost in summary.get("campaign_cost", {}).items():
+            lines.append(f"| cost: {family} | {_fmt(float(cost))} |")
+        for k in CAMPAIGN_KEYS:
+            if k in summary:
+                lines.append(f"| {k} | {_fmt(summary[k])} |")
     lines += ["", "![Daily GMV](gmv.png)", "", "![Cumulative adopters](adopters.png)", "",
               "![Retention](retention.png)", "",
               "Files: `metrics.parquet` (one row per day), `summary.json`, `retention.parquet`, "
