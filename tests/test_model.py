@@ -49,7 +49,8 @@ def test_money_balances_to_the_cent(default_run):
 
 def test_daily_metrics_shape_and_invariants(default_run):
     daily = default_run.metrics.frame()
-    assert list(daily.columns) == list(DAILY_COLUMNS)
+    assert list(daily.columns) == list(DAILY_COLUMNS + default_run.metrics.campaign_columns)
+    assert (daily[list(default_run.metrics.campaign_columns)] == 0).all().all()
     assert daily["day"].tolist() == list(range(1, 61))
     n = default_run.n
     assert (np.diff(daily["adopters"]) >= 0).all() and (np.diff(daily["aware"]) >= 0).all()
