@@ -245,5 +245,10 @@ class Mechanism:
         """Word of mouth: the probability each of today's buyers talks."""
         return prob
 
+    def adjust_churn(self, model: "MarketModel", customers: np.ndarray, hazard: np.ndarray) -> np.ndarray:
+        """Churn: the daily churn hazard of each customer (called for every mechanism,
+        running or not: its effect on customers it brought outlives the campaign)."""
+        return hazard
+
     def end_day(self, model: "MarketModel") -> None:
         """After churn: expire teams and coupons, settle the day."""

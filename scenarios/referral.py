@@ -40,7 +40,7 @@ from scipy.stats import poisson
 from agents.consumers import SOURCE_REFERRAL
 from scenarios.base import CampaignSettings, Mechanism, check_money
 from scenarios.registry import register
-from sim.config import check_choice, check_positive, check_probability
+from sim.config import check_choice, check_non_negative, check_positive, check_probability
 from sim.errors import ConfigError
 
 REWARD_FORMS = ("cash", "coupon")
@@ -63,6 +63,7 @@ class ReferralConfig(CampaignSettings):
     coupon_days: int = 30  # coupon form: the inviter's coupon is valid this many days after the conversion
     fraud_share: float = 0.05  # share of reward claims made by fake accounts, in [0, 1)
     detection_rate: float = 0.6  # probability the platform detects a fake claim (not paid)
+    referred_churn_multiplier: float = 0.8  # churn hazard of converted referred customers x this (Schmitt et al. 2011)
     per_user_cap: int | None = 10  # rewarded referrals per inviter (null = no cap)
     budget: float | None = None  # yuan in all (rewards, coupons, fraud); null = no cap
 
@@ -88,6 +89,7 @@ class ReferralConfig(CampaignSettings):
         if self.fraud_share >= 1.0:
             raise ConfigError(f"{prefix}.fraud_share", self.fraud_share, "must be in [0, 1)")
         check_probability(f"{prefix}.detection_rate", self.detection_rate)
+        check_non_negative(f"{prefix}.referred_churn_multiplier", self.referred_churn_multiplier)
 
 
 @register("referral", ReferralConfig)
@@ -280,6 +282,11 @@ class Referral(Mechanism):
             self._add_rewards(int(paid.sum()) * self.inviter_cents)
         else:
             self._give_inviter_coupons(model, inviters)
+
+    def adjust_churn(self, model, customers: np.ndarray, hazard: np.ndarray) -> np.ndarray:
+        """Referred customers retain better (Schmitt, Skiera & Van den Bulte 2011): the churn
+        hazard of a converted invitee is multiplied by ``referred_churn_multiplier``."""
+        return np.where(self.converted[customers], hazard * self.cfg.referred_churn_multiplier, hazard)
 
     def _under_cap(self, inviters: np.ndarray) -> np.ndarray:
         """Mask of the conversions whose inviter stays within ``per_user_cap`` (in order)."""

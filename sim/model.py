@@ -388,6 +388,8 @@ class MarketModel(mesa.Model):
         c, mk = self.consumers, self.config.market
         customers = np.flatnonzero((c.first_purchase_day >= 0) & ~c.churned)
         hazard = mk.churn_hazard * np.where(c.satisfied_last[customers] == 0, mk.dissatisfied_churn_multiplier, 1.0)
+        for m in self.mechanisms:
+            hazard = m.adjust_churn(self, customers, hazard)
         leave = customers[self.uniforms("churn")[customers] < np.minimum(hazard, 1.0)]
         c.churned[leave] = True
         self.n_churned += len(leave)

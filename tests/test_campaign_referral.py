@@ -201,3 +201,19 @@ def test_hydra_composes_campaign_referral_with_the_dataclass_defaults():
     assert settings == ReferralConfig(inviter_reward=15.0)  # the YAML says what the dataclass says
     model = MarketModel(sim.replace(days=3, population=dataclasses.replace(sim.population, size=500))).run()
     assert isinstance(model.mechanism["referral"], Referral)
+
+
+def test_referred_customers_churn_less():
+    """Schmitt, Skiera & Van den Bulte (2011): referred customers retain better."""
+    from sim.model import MarketModel
+
+    def churn_share(multiplier):
+        model = MarketModel(small_config(days=90, population={"size": 4000}, campaign={
+            "referral": {"inviter_reward": 30.0, "invitee_reward": 30.0, "referred_churn_multiplier": multiplier}})).run()
+        ref = model.mechanisms[0].converted
+        return model.consumers.churned[ref].mean(), ref.sum()
+
+    loyal, n_loyal = churn_share(0.2)
+    plain, n_plain = churn_share(1.0)
+    assert n_loyal > 50 and n_plain > 50
+    assert loyal < plain
