@@ -179,14 +179,20 @@ class TeamPurchase(Mechanism):
         if cfg.end_day is not None and deadline > cfg.end_day + 1 + _EPS:
             return  # a team must be able to run its whole window inside the campaign
         who = offer.who
-        gain = model.consumers.price_sensitivity[who] * (saving / 100.0) / model.reference_price
+        # The team price does not stack with other discounts: it competes with the solo
+        # price after them, and replaces them for visitors who choose a team.
+        team_price = offer.value_cents - saving
+        gain = model.consumers.price_sensitivity[who] * ((offer.paid_cents - team_price) / 100.0) / model.reference_price
         mask = ((saving > 0) & (gain > cfg.hassle) & (offer.deferred < 0) & (offer.quantity == 1)
-                & (offer.discount_cents == 0) & ~model.wallet.valid(who, model.day) & ~self.in_team[who])
+                & ~self.in_team[who])
         if not mask.any():
             return
         mask &= self.targeted(model, who)
         if not mask.any():
             return
+        for key in list(offer.discounts):
+            if key != self.key:
+                offer.discounts[key] = np.where(mask, 0, offer.discounts[key])
         offer.add_discount(self.key, saving, where=mask)
         offer.deferred[mask] = self.index
         offer.utility_shift[mask] -= cfg.hassle

@@ -267,12 +267,13 @@ class MarketModel(mesa.Model):
         return np.where(price * quantity <= c.budget[who], prob, 0.0)
 
     def _apply_wallet(self, offer: Offer) -> None:
-        """Valid coupons in the visitors' wallets apply when the order reaches their threshold."""
+        """Valid coupons in the visitors' wallets apply when the order reaches their threshold
+        (not to orders a mechanism takes over, e.g. a team at the team price)."""
         w = self.wallet
         holders = w.valid(offer.who, self.day)
         if not holders.any():
             return
-        usable = holders & (offer.paid_cents >= w.threshold_cents[offer.who])
+        usable = holders & (offer.deferred < 0) & (offer.paid_cents >= w.threshold_cents[offer.who])
         owners = w.owner[offer.who]
         for index in np.unique(owners[usable]):
             mech = self.mechanisms[index]
