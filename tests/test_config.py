@@ -80,7 +80,7 @@ def test_yaml_defaults_equal_the_dataclass_defaults():
 
 @pytest.mark.parametrize("override", [
     "network=barabasi_albert", "network=watts_strogatz", "network=erdos_renyi", "network=holme_kim",
-    "network=sbm", "network=complete", "scenario=bass", "scenario=default",
+    "network=sbm", "network=complete", "scenario=bass", "scenario=default", "scenario=referral_team_launch",
 ])
 def test_every_config_option_composes_into_a_valid_config(override):
     from experiments.run import to_sim_config
@@ -102,3 +102,15 @@ def test_scenario_bass_presets_the_complete_graph_but_the_command_line_wins():
     assert bass.population.kols.count == 0
     on_ba = to_sim_config(_compose(["scenario=bass", "network=barabasi_albert", "days=10"]))
     assert on_ba.network.kind == "barabasi_albert" and on_ba.days == 10
+
+
+def test_a_scenario_can_run_several_campaigns_and_the_command_line_can_too():
+    from experiments.run import to_sim_config
+
+    cfg = to_sim_config(_compose(["scenario=referral_team_launch"]))
+    assert cfg.campaign.keys == ("referral", "team_purchase")
+    assert cfg.days == 90
+    cli = to_sim_config(_compose(["campaign=[coupon,kol_seeding]", "campaign.coupon.value=15"]))
+    assert cli.campaign.keys == ("coupon", "kol_seeding")
+    assert cli.campaign.mechanisms[0][1].value == 15.0
+    assert to_sim_config(_compose(["scenario=referral_team_launch", "campaign=none"])).campaign.keys == ()
