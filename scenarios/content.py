@@ -2,7 +2,7 @@
 and KOC review incentives (晒单).
 
 Three options, one family (``content``); the rules and equations are in
-``docs/campaigns/content.md``, each beside its config key.
+``docs/model.md (Campaigns)``, each beside its config key.
 
 * ``kol_seeding``: selected KOLs publish sponsored posts on a fixed schedule.
   Engagement per follower and post is the KOL's base engagement (falling with

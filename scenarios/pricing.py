@@ -16,7 +16,7 @@ Options (``campaign=<option>``), each a mechanism of family ``pricing``:
 
 Every price cut is a discount booked on the order (``offer.add_discount``); the
 model charges it to the mechanism's cost and budget. Equations, config keys and
-metrics: ``docs/campaigns/pricing.md``. Money in fen; randomness only from the
+metrics: ``docs/model.md (Campaigns)``. Money in fen; randomness only from the
 mechanism's own stream, drawn full length and indexed by consumer.
 """
 

@@ -1,6 +1,6 @@
 """Referral / fission (裂变): customers invite friends; both are rewarded on the friend's first purchase.
 
-One day of the mechanism (equations and config keys in ``docs/campaigns/referral.md``):
+One day of the mechanism (equations and config keys in ``docs/model.md (Campaigns)``):
 
 1. ``end_day`` of day t records the customers active on day t (visited or
    bought, not churned): they share their invitation link, which their

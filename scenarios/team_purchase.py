@@ -21,7 +21,7 @@ Options (``campaign=<option>``), each a mechanism of family ``team_purchase``:
   deal's products; the leader earns ``leader_commission`` of what its
   recruits pay, in cash.
 
-Equations, config keys, metrics: ``docs/campaigns/team_purchase.md``. Money in
+Equations, config keys, metrics: ``docs/model.md (Campaigns)``. Money in
 fen; randomness only from the mechanism's own stream, per-consumer draws full
 length and indexed by consumer.
 """
