@@ -14,6 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def total_discount(discounts: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Sum of the mechanisms' discounts per visitor or order (fen, int64)."""
+    total = np.zeros(n, dtype=np.int64)
+    for d in discounts.values():
+        total += d
+    return total
+
+
 @dataclass(eq=False)
 class Offer:
     who: np.ndarray  # consumer ids (visitors)
@@ -42,10 +50,7 @@ class Offer:
     @property
     def discount_cents(self) -> np.ndarray:
         """Total discount per visitor (fen)."""
-        total = np.zeros(len(self.who), dtype=np.int64)
-        for d in self.discounts.values():
-            total += d
-        return total
+        return total_discount(self.discounts, len(self.who))
 
     @property
     def paid_cents(self) -> np.ndarray:
@@ -103,7 +108,5 @@ class Orders:
 
     @property
     def discount_cents(self) -> np.ndarray:
-        total = np.zeros(len(self.who), dtype=np.int64)
-        for d in self.discounts.values():
-            total += d
-        return total
+        """Total discount per order (fen)."""
+        return total_discount(self.discounts, len(self.who))

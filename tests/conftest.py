@@ -36,6 +36,12 @@ def bass_config(size: int, p: float, q: float, days: int, seed: int, network: di
     )
 
 
+def base_frame(model):
+    """A run's daily metrics without the campaign columns (to compare with its baseline)."""
+    frame = model.metrics.frame()
+    return frame[[c for c in frame.columns if c not in model.metrics.campaign_columns]]
+
+
 @pytest.fixture(scope="session")
 def default_run():
     """The default market at 2,000 consumers x 60 days, run once per session."""

@@ -5,18 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import small_config
+from conftest import base_frame, small_config
 from sim.errors import ConfigError
 from sim.evaluation import baseline_config, evaluate, incremental
 from sim.model import MarketModel
 from sim.offer import Offer
 from sim.wallet import Wallet
 
-
-
-def base_frame(model) -> pd.DataFrame:
-    frame = model.metrics.frame()
-    return frame[[c for c in frame.columns if c not in model.metrics.campaign_columns]]
 
 
 @pytest.fixture(scope="module")

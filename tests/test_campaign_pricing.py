@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import small_config
+from conftest import base_frame, small_config
 from sim.errors import ConfigError
 from sim.model import MarketModel
 
@@ -17,11 +17,6 @@ PRICING_COLUMNS = ("pricing_discounts", "pricing_coupons_issued", "pricing_coupo
 
 def run(campaign=None, **overrides) -> MarketModel:
     return MarketModel(small_config(campaign=campaign or {}, **overrides)).run()
-
-
-def base_frame(model) -> pd.DataFrame:
-    frame = model.metrics.frame()
-    return frame[[c for c in frame.columns if c not in model.metrics.campaign_columns]]
 
 
 @pytest.fixture(scope="module")

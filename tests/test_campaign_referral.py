@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import small_config
+from conftest import base_frame, small_config
 from agents.consumers import SOURCE_REFERRAL
 from sim.errors import ConfigError
 from sim.model import MarketModel
@@ -18,11 +18,6 @@ DAILY = ("referral_invites_sent", "referral_invites_accepted", "referral_convers
 def run(seed: int = 1, days: int = 60, network: dict | None = None, **settings) -> MarketModel:
     extra = {"network": network} if network else {}
     return MarketModel(small_config(seed=seed, days=days, campaign={"referral": settings}, **extra)).run()
-
-
-def base_frame(model) -> pd.DataFrame:
-    frame = model.metrics.frame()
-    return frame[[c for c in frame.columns if c not in model.metrics.campaign_columns]]
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import small_config
+from conftest import base_frame, small_config
 from sim.errors import ConfigError
 from sim.model import MarketModel
 
@@ -17,11 +17,6 @@ SBM = {"kind": "sbm"}
 def run(network=None, days=60, **campaign):
     extra = {"network": network} if network else {}
     return MarketModel(small_config(days=days, campaign=campaign, **extra)).run()
-
-
-def base_frame(model) -> pd.DataFrame:
-    frame = model.metrics.frame()
-    return frame[[c for c in frame.columns if c not in model.metrics.campaign_columns]]
 
 
 def assert_same_market(a, b):
