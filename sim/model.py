@@ -27,6 +27,7 @@ import time
 
 import mesa
 import numpy as np
+from scipy.special import ndtri
 from tqdm.auto import tqdm
 
 from agents.consumers import FRIEND_SOURCES, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
@@ -73,7 +74,11 @@ class MarketModel(mesa.Model):
         self.n = self.network.n
         self.consumers = Consumers(self.n, config.population, self.streams["traits"])
         self.catalogue = Catalogue.generate(config.market, self.streams["catalogue"])
-        self.reference_price = self.catalogue.reference_price
+        self.reference_price = self.catalogue.reference_price  # the market's, before the platform's price level
+        if config.platform.price_level != 1.0:  # the platform's prices; unit costs stay
+            cat = self.catalogue
+            cat.list_price_cents = np.maximum(np.round(cat.list_price_cents * config.platform.price_level), 1
+                                              ).astype(np.int64)
         self.ledger = OrderLedger()
         self.payments = PaymentLedger()
         self.wallet = Wallet(self.n)
@@ -105,7 +110,9 @@ class MarketModel(mesa.Model):
         kcfg = self.config.population.kols
         self.follower_graph = build_follower_graph(kcfg, self.n, self.streams["followers"])
         followers = np.diff(self.follower_graph.indptr)
-        self.kol_engagement = KOL.engagement_for(followers, kcfg.engagement_at_1k, kcfg.engagement_elasticity)
+        self.kol_engagement = np.minimum(1.0, KOL.engagement_for(followers, kcfg.engagement_at_1k,
+                                                                 kcfg.engagement_elasticity)
+                                         * self.config.platform.content_multiplier)
         self.kols = [KOL(self, k, followers[k], self.kol_engagement[k], kcfg.posts_per_week / 7.0)
                      for k in range(kcfg.count)]
 
@@ -208,7 +215,7 @@ class MarketModel(mesa.Model):
     def _word_of_mouth_shares(self) -> None:
         """Shares of each consumer's neighbours promoting and warning today (one matvec)."""
         promoters, detractors = self.consumers.talking(self.day)
-        shares = self.network.neighbour_share(np.column_stack([promoters, detractors]).astype(np.float32))
+        shares = self.network.neighbour_share(np.column_stack([promoters, detractors]))
         self.positive_share, self.negative_share = shares[:, 0], shares[:, 1]
 
     def _phase_awareness(self) -> None:
@@ -216,7 +223,7 @@ class MarketModel(mesa.Model):
         self._word_of_mouth_shares()
         candidates = np.flatnonzero(~c.aware)
         u = self.uniforms("awareness")[candidates]
-        p_i = d.innovation * c.ads_factor[candidates]
+        p_i = d.innovation * self.config.platform.traffic_multiplier * c.ads_factor[candidates]
         q_i = d.imitation * c.friends_factor[candidates] * self.positive_share[candidates]
         new = u < np.minimum(1.0, p_i + q_i)
         from_ads = u < p_i
@@ -237,10 +244,18 @@ class MarketModel(mesa.Model):
         self._visitors = visitors
 
     def _choose_products(self, who: np.ndarray) -> np.ndarray:
-        """Which product each visitor ``who`` is shown (platform traffic allocation)."""
-        cumulative = np.cumsum(self.platform.traffic_share)
-        u = self.uniforms("choice")[who] * cumulative[-1]
-        return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
+        """Which product each visitor ``who`` is shown: the platform's traffic shares and,
+        for a share ``platform.personalization`` of them, their best match."""
+        u = self.uniforms("choice")[who]
+        phi = self.platform.personalization
+        if phi == 0 or self.config.scenario.law != "market" or not len(who):
+            return self.platform.show(u)
+        n_products, matched = self.catalogue.size, np.flatnonzero(u < phi)
+        prob = self.purchase_probability(np.repeat(who[matched], n_products),
+                                         np.tile(np.arange(n_products), len(matched))).reshape(-1, n_products)
+        best = np.full(len(who), -1)
+        best[matched] = np.where(prob.max(axis=1) > 0, prob.argmax(axis=1), -1)
+        return self.platform.show(u, best)
 
     def purchase_probability(self, who: np.ndarray, product: np.ndarray, unit_price: np.ndarray | None = None,
                              utility_shift: np.ndarray | float = 0.0, quantity: np.ndarray | int = 1) -> np.ndarray:
@@ -262,6 +277,7 @@ class MarketModel(mesa.Model):
                    + mk.social_proof_weight * self.positive_share[who]
                    - mk.negative_wom_weight * self.negative_share[who]
                    + mk.source_trust_weight * trust
+                   + self.config.platform.platform_trust
                    + utility_shift)
         prob = 1.0 / (1.0 + np.exp(-utility))
         return np.where(price * quantity <= c.budget[who], prob, 0.0)
@@ -369,7 +385,7 @@ class MarketModel(mesa.Model):
             self._buyers = np.concatenate(self._buyer_parts)
             self._products = np.concatenate(self._product_parts)
         buyers, product = self._buyers, self._products
-        noise = self.streams["satisfaction"].standard_normal(self.n, dtype=np.float32)[buyers]
+        noise = ndtri(self.uniforms("satisfaction")[buyers])  # standard normal by inversion, per consumer
         realized = self.catalogue.quality[product] + self.quality_shift[product] + mk.quality_noise * noise
         self._satisfied = realized >= c.quality_expectation[buyers] - mk.satisfaction_tolerance
         c.satisfied_last[buyers] = self._satisfied
@@ -377,8 +393,8 @@ class MarketModel(mesa.Model):
     def _phase_word_of_mouth(self) -> None:
         c, mk = self.consumers, self.config.market
         buyers, satisfied = self._buyers, self._satisfied
-        share = c.sharing_propensity[buyers]
-        prob = np.where(satisfied, share, np.minimum(1.0, mk.negative_wom_multiplier * share))
+        share = c.sharing_propensity[buyers] * self.config.platform.wom_multiplier
+        prob = np.where(satisfied, np.minimum(1.0, share), np.minimum(1.0, mk.negative_wom_multiplier * share))
         for m in self.running_mechanisms():
             prob = m.adjust_sharing(self, buyers, satisfied, prob)
         talk = self.uniforms("wom")[buyers] < prob
@@ -451,6 +467,7 @@ class MarketModel(mesa.Model):
         return {
             "scenario": self.config.scenario.name, "law": self.config.scenario.law,
             "seed": self.config.seed, "days": self.day, "population": self.n,
+            "platform": self.config.platform.name,
             "network": self.network.kind, "mean_degree": round(float(self.network.mean_degree), 4),
             "gmv": led.gmv_cents / 100, "orders": orders, "customers": self.n_adopters,
             "aov": (led.gmv_cents / 100 / orders) if orders else None,

@@ -180,7 +180,8 @@ def test_flash_sale_with_no_stock_sells_nothing_at_the_flash_price():
 # ------------------------------------------------------------------ threshold discount
 def test_threshold_discount_raises_aov_with_top_ups(baseline):
     threshold, off, max_units = 100.0, 15.0, 3
-    model = run({"threshold_discount": {"threshold": threshold, "off": off, "max_units": max_units}})
+    model = run({"threshold_discount": {"threshold": threshold, "off": off, "max_units": max_units,
+                                        "topup_prob": 1.0}})
     orders = model.ledger.to_frame()
     discounted = orders[orders["discount_cents"] > 0]
     assert (orders["quantity"] > 1).any() and orders["quantity"].max() <= max_units

@@ -364,3 +364,19 @@ def test_bad_file_messages_say_what_is_wrong(tmp_path):
         with pytest.raises(ConfigError) as info:
             load_network_file(BAD_FILES[case](d))
         assert words in str(info.value), (case, str(info.value))
+
+
+def test_mask_counts_push_and_matvec_agree_exactly():
+    """Few consumers in the mask: counts pushed from their rows; many: a mat-vec. Same numbers."""
+    from sim.config import NetworkConfig
+    from sim.network import build_network
+
+    net = build_network(NetworkConfig(kind="barabasi_albert", mean_degree=8), 3000, np.random.default_rng(5))
+    rng = np.random.default_rng(6)
+    for share in (0.01, 0.2, 0.9):
+        mask = rng.random(3000) < share
+        expected = np.asarray(net.adjacency @ mask.astype(np.float64)).ravel()
+        assert np.array_equal(net.neighbour_count(mask), expected)
+        both = net.neighbour_count(np.column_stack([mask, ~mask]))
+        assert np.array_equal(both[:, 1], np.asarray(net.adjacency @ (~mask).astype(np.float64)).ravel())
+    assert np.array_equal(net.neighbour_count(np.zeros(3000, dtype=bool)), np.zeros(3000))
