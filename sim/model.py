@@ -213,10 +213,10 @@ class MarketModel(mesa.Model):
         return engaged, len(exposed), int(engaged_edges.sum())
 
     def _word_of_mouth_shares(self) -> None:
-        """Shares of each consumer's neighbours promoting and warning today (one matvec)."""
+        """Shares of each consumer's neighbours promoting and warning today."""
         promoters, detractors = self.consumers.talking(self.day)
-        shares = self.network.neighbour_share(np.column_stack([promoters, detractors]))
-        self.positive_share, self.negative_share = shares[:, 0], shares[:, 1]
+        self.positive_share = self.network.neighbour_share(promoters)
+        self.negative_share = self.network.neighbour_share(detractors)
 
     def _phase_awareness(self) -> None:
         c, d = self.consumers, self.config.diffusion
