@@ -16,7 +16,7 @@ MECHANISMS: dict[str, tuple[type[CampaignSettings], type[Mechanism]]] = {}
 
 #: The modules holding the campaign families (imported on first use).
 FAMILY_MODULES = ("scenarios.referral", "scenarios.team_purchase", "scenarios.pricing",
-                  "scenarios.content", "scenarios.incident")
+                  "scenarios.content", "scenarios.incident", "scenarios.festival")
 
 
 def register(name: str, config_cls: type[CampaignSettings]):

@@ -246,19 +246,56 @@ class MarketConfig:
         check_non_negative("market.dissatisfied_churn_multiplier", self.dissatisfied_churn_multiplier)
 
 
+#: Social features a platform may offer; a campaign option that needs one (``FEATURE_OF_OPTION``)
+#: is refused on a platform whose ``platform.social_features`` lacks it. Pricing options and
+#: events need none (every platform has prices, coupons and incidents).
+SOCIAL_FEATURES = ("referral", "team_purchase", "community_groupbuy", "kol_seeding", "livestream", "koc_reviews")
+#: Campaign option -> the platform feature it needs.
+FEATURE_OF_OPTION = {
+    "referral": "referral",  # invite links / share-to-friends (裂变)
+    "team_purchase": "team_purchase",  # team price (拼团)
+    "community_groupbuy": "community_groupbuy",  # group leaders (团长)
+    "kol_seeding": "kol_seeding",  # sponsored notes / posts (种草)
+    "livestream": "livestream",  # livestream selling (直播带货)
+    "koc_reviews": "koc_reviews",  # buyer reviews / 晒单 with rewards
+}
+
+
 @dataclass(frozen=True)
 class PlatformConfig:
-    """Config group ``platform``: commission and how traffic is allocated across merchants."""
+    """Config group ``platform``: commission, traffic, personalization, social features.
+
+    The defaults are the ``generic`` platform, which leaves the market exactly as
+    without these keys (multipliers 1, shifts 0, every feature). Presets in
+    ``conf/platform/`` (taobao, jd, pinduoduo, xiaohongshu, douyin,
+    community_groupbuy); equations in ``docs/model.md`` (*The platform*).
+    """
 
     name: str = "generic"
     commission_rate: float = 0.05  # share of the paid amount
     traffic_allocation: str = "uniform"  # uniform | quality | popularity
     allocation_strength: float = 1.0  # exponent on quality or (1 + orders) in the allocation
+    traffic_multiplier: float = 1.0  # x diffusion.innovation: the platform's traffic and ads
+    wom_multiplier: float = 1.0  # x the probability a buyer talks (promoters and detractors)
+    content_multiplier: float = 1.0  # x every KOL's engagement probability (organic and sponsored)
+    platform_trust: float = 0.0  # purchase utility added to every decision (trust in the platform)
+    personalization: float = 0.0  # share of visitors shown their best match (highest Pr(buy)), [0, 1]
+    price_level: float = 1.0  # list prices x this; the consumers' reference price stays the market's
+    social_features: tuple[str, ...] = SOCIAL_FEATURES  # features offered (campaign options need them)
 
     def validate(self) -> None:
         check_probability("platform.commission_rate", self.commission_rate)
         check_choice("platform.traffic_allocation", self.traffic_allocation, TRAFFIC_ALLOCATIONS)
         check_non_negative("platform.allocation_strength", self.allocation_strength)
+        for key in ("traffic_multiplier", "wom_multiplier", "content_multiplier"):
+            check_non_negative(f"platform.{key}", getattr(self, key))
+        check_probability("platform.personalization", self.personalization)
+        _finite("platform.platform_trust", self.platform_trust)
+        check_positive("platform.price_level", self.price_level)
+        unknown = [f for f in self.social_features if f not in SOCIAL_FEATURES]
+        if unknown:
+            raise ConfigError("platform.social_features", list(self.social_features),
+                              f"unknown feature {unknown[0]!r}; known: {', '.join(SOCIAL_FEATURES)}")
 
 
 @dataclass(frozen=True)
@@ -337,7 +374,24 @@ class SimConfig:
         for group in (self.network, self.population, self.market, self.platform,
                       self.diffusion, self.campaign, self.scenario):
             group.validate()
+        self._check_social_features()
         return self
+
+    def _check_social_features(self) -> None:
+        """A campaign option that needs a social feature the platform lacks is refused."""
+        if not self.campaign.mechanisms:
+            return
+        from scenarios.registry import MECHANISMS
+
+        have = self.platform.social_features
+        for key, cfg in self.campaign.mechanisms:
+            option = next((name for name, (cls, _) in MECHANISMS.items() if type(cfg) is cls), key)
+            feature = FEATURE_OF_OPTION.get(option)
+            if feature is not None and feature not in have:
+                raise ConfigError(f"campaign.{key}", option,
+                                  f"needs the platform feature {feature}, which platform {self.platform.name} "
+                                  f"lacks (platform.social_features: [{', '.join(have)}]); "
+                                  f"pick another platform or add the feature")
 
     def replace(self, **changes) -> "SimConfig":
         """A copy with whole groups or top-level keys replaced (validated)."""
