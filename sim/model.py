@@ -100,6 +100,7 @@ class MarketModel(mesa.Model):
                                 * np.exp(-since / mk.visit_decay_days))
         self.n_aware = self.n_adopters = self.n_churned = 0
         self._spent_yesterday = 0
+        self._adopter_friends: np.ndarray | None = None  # Bass law: friends who bought
         self.visit_boost = np.zeros(self.n, dtype=bool)  # forced to visit today (campaign clicks)
         self.transacted = np.zeros(self.n, dtype=bool)  # ordered or joined a team today
         self.quality_shift = np.zeros(self.catalogue.size)  # today's shock to realized quality
@@ -416,11 +417,16 @@ class MarketModel(mesa.Model):
     def _phase_bass_adoption(self) -> None:
         """Bass law: a non-adopter buys with probability p + q x (share of neighbours who bought)."""
         c, d = self.consumers, self.config.diffusion
-        adopted = c.first_purchase_day >= 0
-        candidates = np.flatnonzero(~adopted)
-        share = self.network.neighbour_share(adopted)[candidates]
+        if self._adopter_friends is None:  # friends who bought, per consumer; kept up to date below
+            self._adopter_friends = self.network.neighbour_count(c.first_purchase_day >= 0)
+        candidates = np.flatnonzero(c.first_purchase_day < 0)
+        share = self.network.share_of(self._adopter_friends, candidates)
         u = self.uniforms("awareness")[candidates]
         new = candidates[u < np.minimum(1.0, d.innovation + d.imitation * share)]
+        if len(new):  # adoption is permanent: add today's adopters' ties instead of recounting all
+            today = np.zeros(self.n, dtype=bool)
+            today[new] = True
+            self._adopter_friends += self.network.neighbour_count(today)
         self._make_aware(new, SOURCE_ADS)
         c.active[new] = True
         self._visitors = new

@@ -134,6 +134,12 @@ class SocialNetwork:
         gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
         return np.bincount(self.adjacency.indices[gather], minlength=self.n).astype(np.float64)
 
+    def share_of(self, counts: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``counts[idx]`` (friends in some state) as a share of the friends of consumers ``idx``."""
+        if self.adjacency is None:
+            return counts[idx] / (self.n - 1)
+        return counts[idx] / self._safe_degree[idx]
+
     def neighbour_share(self, values) -> np.ndarray:
         """``neighbour_count / degree`` (0 for consumers without friends), float64.
 
