@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import poisson
 
 from agents.consumers import SOURCE_REFERRAL
 from scenarios.base import CampaignSettings, Mechanism, check_money
@@ -335,6 +334,8 @@ class Referral(Mechanism):
         real = self.today.get("referral_conversions", 0)
         if real == 0 or cfg.fraud_share <= 0:
             return
+        from scipy.stats import poisson  # imported here: scipy.stats costs ~0.5 s, only fraud needs it
+
         mean = real * cfg.fraud_share / (1.0 - cfg.fraud_share)
         detected = int(poisson.ppf(u[0], mean * cfg.detection_rate))
         undetected = int(poisson.ppf(u[1], mean * (1.0 - cfg.detection_rate)))
