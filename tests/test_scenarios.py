@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import REPO, small_config
@@ -156,3 +157,19 @@ def test_bad_festival_values_are_refused_by_key(key, value):
 def test_scenarios_md_exists_and_links_from_the_model_docs():
     assert Path(REPO / "docs" / "scenarios.md").exists()
     assert "scenarios.md" in (REPO / "docs" / "model.md").read_text()
+
+
+def test_every_scenario_produces_a_non_empty_report(tmp_path):
+    """All scenarios side by side (one seed, small and short): one comparison report holds them all."""
+    from experiments.compare import compare
+
+    result = compare(ALL, seeds=1, overrides=["population.size=1000", "days=25"], jobs=2, out=tmp_path,
+                     progress=False)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert len(html) > 10_000 and html.count("data:image/png;base64,") >= 5
+    for name in ALL:
+        assert name in html
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    assert sorted(runs["scenario"]) == sorted(ALL)
+    assert (runs["gmv"] > 0).all() and (runs["orders"] > 0).all()
+    assert set(result.summary["scenario"]) == set(ALL)
