@@ -22,8 +22,6 @@ The equations are in ``docs/model.md``.
 
 from __future__ import annotations
 
-import math
-import time
 
 import mesa
 import numpy as np
@@ -188,7 +186,7 @@ class MarketModel(mesa.Model):
         self.n_aware += len(idx)
 
     def _phase_kol_posts(self) -> None:
-        c, rng = self.consumers, self.streams["kol"]
+        rng = self.streams["kol"]
         posting = [kol.index for kol in self.kols if kol.decide_post(rng)]
         self._today["kol_posts"] = len(posting)
         if posting:

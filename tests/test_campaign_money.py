@@ -1,6 +1,5 @@
 """Every yuan accounted for with all campaign families running together."""
 
-import numpy as np
 import pytest
 
 from conftest import small_config
