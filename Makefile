@@ -17,7 +17,7 @@ if command -v pyenv >/dev/null 2>&1; then \
 fi; exit 1
 endef
 
-.PHONY: install run test test-slow bench clean
+.PHONY: install run test test-slow bench clean demo demo-install
 
 $(STAMP): pyproject.toml
 	@BASE=$$($(find_python)) || { echo "error: Python >= 3.12 is required (Mesa >= 3.4 needs it). Install one, e.g. 'pyenv install 3.12', or put python3.12 on PATH." >&2; exit 1; }; \
@@ -27,6 +27,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]' && touch $(STAMP)
 
 install: $(STAMP)
+
+DEMO_STAMP := $(VENV)/.demo-installed
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8765
+
+# The demo's extra (Solara, playwright) and Solara's front-end files in the venv (offline pages).
+$(DEMO_STAMP): $(STAMP) pyproject.toml scripts/fetch_solara_assets.py
+	$(PY) -m pip install --quiet -e '.[test,demo]' && $(PY) scripts/fetch_solara_assets.py && touch $(DEMO_STAMP)
+
+demo-install: $(DEMO_STAMP)
+
+# The live browser demo on http://$(DEMO_HOST):$(DEMO_PORT) (127.0.0.1 only unless DEMO_HOST=0.0.0.0).
+demo: $(DEMO_STAMP)
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=false $(PY) -m solara run experiments.demo.app \
+	  --host $(DEMO_HOST) --port $(DEMO_PORT) --production --no-open
 
 run: $(STAMP)
 	$(PY) -m experiments.run $(ARGS)
