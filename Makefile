@@ -34,7 +34,7 @@ DEMO_PORT ?= 8765
 
 # The demo's extra (Solara, playwright) and Solara's front-end files in the venv (offline pages).
 $(DEMO_STAMP): $(STAMP) pyproject.toml scripts/fetch_solara_assets.py
-	$(PY) -m pip install --quiet -e '.[test,demo]' && $(PY) scripts/fetch_solara_assets.py && touch $(DEMO_STAMP)
+	$(PY) -m pip install --quiet -e '.[test,demo,sweep,cluster]' && $(PY) scripts/fetch_solara_assets.py && touch $(DEMO_STAMP)
 
 demo-install: $(DEMO_STAMP)
 

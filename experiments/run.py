@@ -11,6 +11,12 @@ Writes ``metrics.parquet``, ``summary.json``, ``retention.parquet``,
 ``cohorts.parquet`` and (``report=true``) plots and ``report.md`` into the
 Hydra run directory under ``results/``. Bad input stops the run before it
 simulates, with one line naming the key, the value and what is allowed.
+
+With ``-m`` (multirun) every job goes through :func:`experiments.sweep.run_sweep_job`:
+jobs run in parallel on the local cores (joblib launcher), in
+``results/sweeps/<sweep_name>/<overrides>/``, a finished job is skipped when the
+sweep runs again, a failing job is recorded and the others go on, and the sweep
+ends with ``runs.parquet`` and ``daily.parquet`` (``docs/sweeps.md``).
 """
 
 from __future__ import annotations
@@ -22,12 +28,14 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+import experiments.sweep  # noqa: F401 - registers the ${sweep_subdir:...} resolver of conf/config.yaml
 from sim.config import SimConfig, build_config
 from sim.errors import ConfigError
 
-APP_KEYS = ("report", "progress", "baseline")
+APP_KEYS = ("report", "progress", "baseline", "sweep_name")
 
 
 def to_sim_config(cfg: DictConfig | dict) -> SimConfig:
@@ -39,24 +47,36 @@ def to_sim_config(cfg: DictConfig | dict) -> SimConfig:
     return build_config(data)
 
 
-def run_once(cfg: DictConfig, out_dir: str | Path) -> dict:
+def run_once(cfg: DictConfig, out_dir: str | Path, *, echo: bool = True, report: bool | None = None,
+             progress: bool | None = None, extra_summary: dict | None = None) -> dict:
     """Validate, simulate (and, with a campaign, its baseline), write outputs and the
-    report; returns the summary."""
+    report; returns the summary.
+
+    ``echo``: print the result lines; ``report`` / ``progress``: override the
+    config's keys; ``extra_summary``: more fields for ``summary.json``.
+    """
     from sim.evaluation import evaluate, incremental
     from sim.outputs import write_run
 
     config = to_sim_config(cfg)
     out_dir = Path(out_dir)
     start = time.perf_counter()
-    result = evaluate(config, progress=bool(cfg.get("progress", True)),
-                      with_baseline=bool(cfg.get("baseline", True)))
-    extra = {"wall_seconds": round(time.perf_counter() - start, 3)}
+    progress = bool(cfg.get("progress", True)) if progress is None else progress
+    result = evaluate(config, progress=progress, with_baseline=bool(cfg.get("baseline", True)))
+    extra = {"wall_seconds": round(time.perf_counter() - start, 3), **(extra_summary or {})}
     if result.baseline is not None:
         base_summary = result.baseline.summary()
         write_run(result.baseline, out_dir / "baseline")
         extra.update(incremental(result.model.summary(), base_summary))
     paths = write_run(result.model, out_dir, extra)
     summary = {**result.model.summary(), **extra}
+    report = bool(cfg.get("report", True)) if report is None else report
+    if not echo:
+        if report:
+            from experiments.report import write_report
+
+            write_report(out_dir)
+        return {**summary, "paths": paths}
     print(f"{config.scenario.name}: {summary['population']:,} consumers x {summary['days']} days | "
           f"GMV ¥{summary['gmv']:,.2f} | orders {summary['orders']:,} | customers {summary['customers']:,} | "
           f"D1 {_pct(summary['retention_d1'])} D7 {_pct(summary['retention_d7'])} "
@@ -68,7 +88,7 @@ def run_once(cfg: DictConfig, out_dir: str | Path) -> dict:
                      f"{summary['incremental_customers']:+,} | CAC {_num(summary['cac'])} | ROI {_num(summary['roi'])}")
         print(line)
     print(f"outputs: {out_dir}/ (metrics.parquet, summary.json)")
-    if cfg.get("report", True):
+    if report:
         from experiments.report import write_report
 
         written = write_report(out_dir)
@@ -86,8 +106,17 @@ def _num(value) -> str:
 
 
 @hydra.main(config_path="pkg://conf", config_name="config", version_base="1.3")
-def _hydra_main(cfg: DictConfig) -> None:
+def _hydra_main(cfg: DictConfig):
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:
+        from experiments.sweep import run_sweep_job
+
+        overrides = list(hydra_cfg.overrides.task)
+        # In a sweep the per-job plots are off unless report=true is on the command line.
+        explicit = any(o.split("=", 1)[0].lstrip("+~") == "report" for o in overrides)
+        return run_sweep_job(cfg, hydra_cfg.runtime.output_dir, overrides,
+                             report=bool(cfg.get("report", True)) and explicit)
     try:
         run_once(cfg, HydraConfig.get().runtime.output_dir)
     except ConfigError as err:
@@ -101,4 +130,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the task function from the importable module, not from __main__: multirun
+    # launchers pickle it, and by reference is cheap and imports the same code.
+    from experiments.run import main as _main
+
+    _main()

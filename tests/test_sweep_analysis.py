@@ -1,0 +1,216 @@
+"""Sensitivity (SALib), optimization (Optuna) and the plots of a collected sweep."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import PYTHON, REPO
+from sim.errors import ConfigError
+
+TINY = ["population.size=300", "days=10"]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+pytest.importorskip("SALib", reason="SALib not installed: pip install -e '.[sweep]'")
+
+
+# ---------------------------------------------------------------------------- sensitivity
+def test_sobol_indices_table_plot_and_samples(tmp_path):
+    from experiments.sensitivity import parse_param, sensitivity
+
+    params = [parse_param("diffusion.innovation=0.002:0.05"), parse_param("platform.commission_rate=0.02:0.12")]
+    res = sensitivity(params, TINY, method="sobol", n=8, kpis=["gmv", "gross_margin"], jobs=2, progress=False,
+                      out=tmp_path / "sobol")
+    assert len(res.samples) == 8 * (2 + 2) and len(res.runs) == 32
+    assert list(res.indices.columns) == ["kpi", "param", "low", "high", "S1", "S1_conf", "ST", "ST_conf"]
+    assert len(res.indices) == 4 and res.indices[["S1", "ST"]].notna().all().all()
+    gm = res.indices[res.indices["kpi"] == "gross_margin"].set_index("param")
+    # the commission rate moves gross margin (GMV − commission − cost); innovation moves GMV
+    assert gm.loc["platform.commission_rate", "ST"] > 0.05
+    files = sorted(p.name for p in (tmp_path / "sobol").iterdir())
+    assert files == ["indices.csv", "indices.png", "problem.json", "runs.csv", "samples.csv"]
+    assert (tmp_path / "sobol" / "indices.png").read_bytes()[:8] == PNG
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "sobol" / "indices.csv"), res.indices, check_dtype=False)
+    problem = json.loads((tmp_path / "sobol" / "problem.json").read_text())
+    assert problem["method"] == "sobol" and problem["n"] == 8 and problem["overrides"] == TINY
+
+
+def test_morris_with_integer_key_and_two_seeds(tmp_path):
+    from experiments.sensitivity import parse_param, sensitivity
+
+    params = [parse_param("population.kols.count=2:30"), parse_param("diffusion.imitation=0.1:0.6")]
+    assert params[0].integer and not params[1].integer
+    res = sensitivity(params, TINY, method="morris", n=4, kpis=["customers"], seeds=2, jobs=2, progress=False,
+                      out=tmp_path / "morris")
+    assert len(res.samples) == 4 * 3 and len(res.runs) == 24 and sorted(res.runs["seed"].unique()) == [0, 1]
+    assert res.runs["population.kols.count"].map(lambda v: float(v).is_integer()).all()
+    assert list(res.indices.columns[-4:]) == ["mu", "mu_star", "mu_star_conf", "sigma"]
+    assert (res.indices["mu_star"] >= 0).all()
+
+
+def test_sensitivity_refuses_bad_input_before_running():
+    from experiments.sensitivity import parse_param, sensitivity
+
+    with pytest.raises(ConfigError, match="power of 2"):
+        sensitivity([parse_param("diffusion.imitation=0.1:0.6")], TINY, n=10, write=False)
+    with pytest.raises(ConfigError, match="no such key"):
+        sensitivity([parse_param("diffusion.nope=0.1:0.6")], TINY, n=8, write=False)
+    with pytest.raises(ConfigError, match="probability"):
+        sensitivity([parse_param("diffusion.imitation=0.1:1.6")], TINY, n=8, write=False)
+    with pytest.raises(ConfigError, match="campaign=<option>"):
+        sensitivity([parse_param("campaign.referral.inviter_reward=1:9")], TINY, n=8, write=False)
+    with pytest.raises(ConfigError, match="LOW < HIGH"):
+        parse_param("diffusion.imitation=0.6:0.1")
+
+
+def test_sensitivity_command(tmp_path):
+    out = tmp_path / "cmd"
+    proc = subprocess.run([PYTHON, "-m", "experiments.sensitivity", "--method", "morris", "--n", "3",
+                           "--param", "diffusion.imitation=0.1:0.6", "--param", "diffusion.innovation=0.002:0.05",
+                           "--kpi", "gmv", "--kpi", "roi", "--jobs", "2", "--out", str(out), *TINY],
+                          cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 2 and "roi" in proc.stderr and "need a campaign" in proc.stderr
+    proc = subprocess.run([PYTHON, "-m", "experiments.sensitivity", "--method", "morris", "--n", "3",
+                           "--param", "diffusion.imitation=0.1:0.6", "--param", "diffusion.innovation=0.002:0.05",
+                           "--kpi", "gmv", "--jobs", "2", "--out", str(out), *TINY],
+                          cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "gmv:" in proc.stdout and "mu_star" in proc.stdout and "sensitivity (morris)" in proc.stderr
+    assert (out / "indices.csv").exists() and (out / "indices.png").exists()
+
+
+# ---------------------------------------------------------------------------- optimization
+REFERRAL = ["campaign=referral", *TINY]
+
+
+def _params():
+    from experiments.sensitivity import parse_param
+
+    return [parse_param("campaign.referral.inviter_reward=1.0:30.0"),
+            parse_param("campaign.referral.reward_form=cash,coupon", allow_choices=True)]
+
+
+def test_optimize_writes_best_history_plot_and_resumes(tmp_path):
+    pytest.importorskip("optuna", reason="optuna not installed: pip install -e '.[sweep]'")
+    from experiments.optimize import Constraint, optimize
+
+    out = tmp_path / "opt"
+    budget = Constraint("campaign_cost_total", "<=", 400.0)
+    optimize(_params(), REFERRAL, kpi="incremental_gmv", constraints=[budget], trials=4, jobs=1,
+                   out=out, progress=False)
+    assert sorted(p.name for p in out.iterdir()) == ["best.json", "history.csv", "history.png", "study.db"]
+    h = pd.read_csv(out / "history.csv")
+    assert len(h) == 4 and set(h["state"]) <= {"complete", "fail"}
+    for col in ("trial", "incremental_gmv", "campaign.referral.inviter_reward", "campaign.referral.reward_form",
+                "feasible", "constraint campaign_cost_total<=400", "best incremental_gmv so far",
+                "mean campaign_cost_total"):
+        assert col in h.columns, col
+    assert (out / "history.png").read_bytes()[:8] == PNG
+    best = json.loads((out / "best.json").read_text())
+    if best.get("trial") is not None:
+        assert best["kpis"]["campaign_cost_total"] <= 400
+        feasible = h[(h["state"] == "complete") & (h["feasible"] == True)]  # noqa: E712
+        assert best["value"] == pytest.approx(feasible["incremental_gmv"].max())
+        assert best["command"].startswith("python -m experiments.run campaign=referral")
+
+    again = optimize(_params(), REFERRAL, kpi="incremental_gmv", constraints=[budget], trials=6, jobs=1,
+                     out=out, progress=False)
+    assert again.ran == 2 and len(again.history) == 6
+    h2 = pd.read_csv(out / "history.csv")
+    pd.testing.assert_frame_equal(h2.iloc[:4][h.columns[:4]], h[h.columns[:4]])
+    with pytest.raises(ConfigError, match="other settings"):
+        optimize(_params(), REFERRAL, kpi="gmv", study_name="incremental_gmv", trials=6, out=out, progress=False)
+
+
+def test_optimize_retries_a_trial_left_running_by_a_killed_search(tmp_path):
+    optuna = pytest.importorskip("optuna", reason="optuna not installed: pip install -e '.[sweep]'")
+    from experiments.optimize import optimize
+
+    out = tmp_path / "killed"
+    optimize(_params(), REFERRAL, kpi="gmv", trials=2, jobs=1, out=out, progress=False)
+    study = optuna.load_study(study_name="gmv", storage=f"sqlite:///{out / 'study.db'}")
+    orphan = study.ask()  # a search killed while this trial ran
+    orphan.suggest_float("campaign.referral.inviter_reward", 1.0, 30.0)
+    orphan.suggest_categorical("campaign.referral.reward_form", ["cash", "coupon"])
+    res = optimize(_params(), REFERRAL, kpi="gmv", trials=4, jobs=2, out=out, progress=False)
+    h = res.history.set_index("trial")
+    assert h.loc[orphan.number, "state"] == "fail" and "interrupted" in h.loc[orphan.number, "error"]
+    retry = h[h["retry_of"] == orphan.number]
+    assert len(retry) == 1 and retry["state"].iloc[0] == "complete"
+    assert retry["campaign.referral.inviter_reward"].iloc[0] == pytest.approx(orphan.params[
+        "campaign.referral.inviter_reward"])
+    assert any("interrupted" in n for n in res.notes)
+
+
+def test_optimize_command_line(tmp_path):
+    pytest.importorskip("optuna", reason="optuna not installed: pip install -e '.[sweep]'")
+    out = tmp_path / "cli"
+    proc = subprocess.run([PYTHON, "-m", "experiments.optimize", "--kpi", "roi", "--trials", "3", "--jobs", "2",
+                           "--param", "campaign.referral.invitee_reward=1.0:20.0", "--budget", "5000",
+                           "--out", str(out), *REFERRAL], cwd=REPO, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert "study roi: 3 trials" in proc.stdout and "campaign_cost_total<=5000" in proc.stderr
+    assert (out / "best.json").exists()
+    bad = subprocess.run([PYTHON, "-m", "experiments.optimize", "--kpi", "roi", "--param", "x=1:2", *TINY],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: x=")
+
+
+# ---------------------------------------------------------------------------- plots of a sweep
+@pytest.fixture()
+def runs(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = []
+    for a in (1, 2, 3):
+        for b in (0.1, 0.2):
+            for seed in range(4):
+                rows.append({"job": f"a={a},b={b},seed={seed}", "status": "ok", "error": None,
+                             "overrides": f"a={a} b={b} seed={seed} progress=false", "a": a, "b": b, "seed": seed,
+                             "gmv": 100 * a + 1000 * b + rng.normal(0, 5)})
+    rows.append({"job": "a=9,b=0.1,seed=0", "status": "failed", "error": "boom", "overrides": "a=9 b=0.1 seed=0",
+                 "a": 9, "b": 0.1, "seed": 0, "gmv": None})
+    frame = pd.DataFrame(rows)
+    frame.to_parquet(tmp_path / "runs.parquet", index=False)
+    return frame
+
+
+def test_heatmap_and_line_tables(runs):
+    from experiments.sweep_plots import heatmap_table, line_table, swept_keys
+
+    assert swept_keys(runs) == ["a", "b", "seed"]
+    table = heatmap_table(runs, "a", "b", "gmv")
+    assert list(table.columns) == [1, 2, 3, 9] and list(table.index) == [0.1, 0.2]
+    assert np.isnan(table.loc[0.1, 9])  # the failed job is left out
+    ok = runs[runs["status"] == "ok"]
+    assert table.loc[0.2, 3] == pytest.approx(ok[(ok.a == 3) & (ok.b == 0.2)]["gmv"].mean())
+    line = line_table(runs, "a", "gmv", by="b")
+    assert list(line.columns) == ["b", "a", "mean", "low", "high", "n"] and (line["n"] == 4).all()
+    assert (line["low"] < line["mean"]).all() and (line["mean"] < line["high"]).all()
+    from experiments.stats import mean_interval
+
+    sub = ok[(ok.a == 2) & (ok.b == 0.1)]["gmv"].tolist()
+    row = line[(line.a == 2) & (line.b == 0.1)].iloc[0]
+    assert (row["low"], row["high"]) == pytest.approx((mean_interval(sub).low, mean_interval(sub).high))
+
+
+def test_sweep_plots_command(runs, tmp_path):
+    env = {**os.environ}
+    proc = subprocess.run([PYTHON, "-m", "experiments.sweep_plots", str(tmp_path), "heatmap", "--x", "a", "--y", "b",
+                           "--kpi", "gmv"], cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "heatmap_gmv_a_b.png").read_bytes()[:8] == PNG
+    assert (tmp_path / "heatmap_gmv_a_b.csv").exists()
+    proc = subprocess.run([PYTHON, "-m", "experiments.sweep_plots", str(tmp_path / "runs.parquet"), "line", "--x",
+                           "a", "--kpi", "gmv", "--out", str(tmp_path / "plots")], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "plots" / "line_gmv_a.png").read_bytes()[:8] == PNG
+    assert len(pd.read_csv(tmp_path / "plots" / "line_gmv_a.csv")) == 3  # a = 1, 2, 3 (9 only failed)
+    bad = subprocess.run([PYTHON, "-m", "experiments.sweep_plots", str(tmp_path), "line", "--x", "c"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: c: no such column")
