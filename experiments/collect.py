@@ -49,6 +49,7 @@ import pandas as pd
 
 from experiments.sweep import (ERROR_FILE, JOB_FILE, NOT_IN_KEY, PLAN_FILE, SUMMARY_FILE, read_json,
                               swept_params)
+from sim.outputs import flatten
 
 RUNS_FILE = "runs.parquet"
 DAILY_FILE = "daily.parquet"
@@ -69,22 +70,6 @@ class Collected:
     def counts(self) -> dict[str, int]:
         vc = self.runs["status"].value_counts() if len(self.runs) else {}
         return {s: int(vc.get(s, 0)) for s in STATUSES}
-
-
-def flatten(summary: dict, prefix: str = "") -> dict:
-    """Scalars of a summary; nested dicts become ``key_sub``; lists dropped except
-    ``campaigns`` (joined with ``+``)."""
-    out: dict = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}_"))
-        elif isinstance(value, (list, tuple)):
-            if name == "campaigns":
-                out[name] = "+".join(map(str, value))
-        elif value is None or isinstance(value, (bool, int, float, str)):
-            out[name] = value
-    return out
 
 
 def job_folders(sweep_dir: Path) -> list[Path]:

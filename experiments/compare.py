@@ -45,6 +45,7 @@ import pandas as pd
 from experiments.stats import mean_interval, paired_difference
 from sim.config import SimConfig
 from sim.errors import ConfigError
+from sim.outputs import flatten
 
 #: The headline KPIs: (summary key, label, format kind).
 HEADLINE: tuple[tuple[str, str, str], ...] = (
@@ -200,22 +201,6 @@ class RunResult:
     retention: np.ndarray         # retention by day since first purchase (NaN where unobservable)
     cohort_active: np.ndarray     # [cohort_day, day_since] active consumers
     cohort_size: np.ndarray       # [cohort_day] consumers first buying that day
-
-
-def flatten(summary: dict, prefix: str = "") -> dict:
-    """Scalars of a summary; nested dicts become ``key_sub``; lists are dropped except
-    ``campaigns`` (joined with '+')."""
-    out: dict = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}_"))
-        elif isinstance(value, (list, tuple)):
-            if name == "campaigns":
-                out[name] = "+".join(map(str, value))
-        elif value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating)):
-            out[name] = value.item() if hasattr(value, "item") else value
-    return out
 
 
 def run_one(label: str, seed: int, config: SimConfig, with_baseline: bool = True) -> RunResult:

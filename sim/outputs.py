@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -67,3 +68,19 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
     summary.update(extra_summary or {})
     paths["summary"] = write_json(summary, out / "summary.json")
     return paths
+
+
+def flatten(summary: dict, prefix: str = "") -> dict:
+    """Scalars of a summary; nested dicts become ``key_sub``; lists are dropped except
+    ``campaigns`` (joined with '+')."""
+    out: dict = {}
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}_"))
+        elif isinstance(value, (list, tuple)):
+            if name == "campaigns":
+                out[name] = "+".join(map(str, value))
+        elif value is None or isinstance(value, (bool, int, float, str, np.integer, np.floating)):
+            out[name] = value.item() if hasattr(value, "item") else value
+    return out
