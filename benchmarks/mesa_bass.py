@@ -114,7 +114,7 @@ def graph_from_model(model) -> nx.Graph:
 def vectorized_bass_config(size: int, p: float, q: float, days: int, seed: int,
                            mean_degree: float = 10.0, kind: str = "barabasi_albert"):
     """The config of the vectorized Bass law (scenario ``bass``) on a sparse graph."""
-    from sim.config import build_config
+    from sim.build import build_config
 
     return build_config(
         scenario={"name": "bass", "law": "bass"},

@@ -154,7 +154,7 @@ def _warm_up(law: str = "market") -> float:
     """Build one tiny model first: the imports the model does lazily on its first
     construction (campaign mechanisms, scipy.stats, ...) are one-off process costs,
     reported as ``warmup_s`` and kept out of ``build_s``."""
-    from sim.config import build_config
+    from sim.build import build_config
     from sim.model import MarketModel
 
     t0 = time.perf_counter()
@@ -167,7 +167,7 @@ def _warm_up(law: str = "market") -> float:
 
 def _child_market(spec: dict) -> dict:
     import sim.model as sm
-    from sim.config import build_config
+    from sim.build import build_config
 
     warmup = _warm_up("market")
     rss0 = _rss_mib()
@@ -222,7 +222,7 @@ def _child_profile(spec: dict) -> dict:
     import io
     import pstats
 
-    from sim.config import build_config
+    from sim.build import build_config
     from sim.model import MarketModel
 
     _warm_up("market")

@@ -32,7 +32,8 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 import experiments.sweep  # noqa: F401 - registers the ${sweep_subdir:...} resolver of conf/config.yaml
-from sim.config import SimConfig, build_config
+from sim.build import build_config
+from sim.config import SimConfig
 from sim.errors import ConfigError
 
 APP_KEYS = ("report", "progress", "baseline", "sweep_name")

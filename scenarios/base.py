@@ -16,14 +16,14 @@ in its cost and both capped by its budget:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from sim.config import check_choice, check_non_negative
-from sim.errors import ConfigError
+from sim.errors import ConfigError, check_at_least, check_choice, check_non_negative
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import MarketModel
@@ -34,7 +34,7 @@ SEGMENT_TRAITS = ("price_sensitivity", "quality_expectation", "trust_friends", "
                   "trust_ads", "sharing_propensity", "budget")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class CampaignSettings:
     """Fields every mechanism has (its config dataclass extends this).
 
@@ -58,9 +58,19 @@ class CampaignSettings:
     per_user_cap: int | None = None
     budget: float | None = None
 
+    #: Set by ``scenarios.registry.register``: the option name, the platform feature it
+    #: needs (or None) and the mechanism class it configures.
+    option: ClassVar[str] = ""
+    feature: ClassVar[str | None] = None
+    mechanism: ClassVar[type["Mechanism"] | None] = None
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):  # OmegaConf hands lists where the field is a tuple
+            if isinstance(getattr(self, f.name), list):
+                setattr(self, f.name, tuple(getattr(self, f.name)))
+
     def validate(self, prefix: str) -> None:
-        if self.start_day < 1:
-            raise ConfigError(f"{prefix}.start_day", self.start_day, "must be an integer >= 1")
+        check_at_least(f"{prefix}.start_day", self.start_day, 1)
         if self.end_day is not None and self.end_day < self.start_day:
             raise ConfigError(f"{prefix}.end_day", self.end_day,
                               f"must be >= {prefix}.start_day={self.start_day} (or null for no end)")
@@ -88,9 +98,15 @@ def check_money(key: str, value: float) -> None:
 
 
 class Mechanism:
-    """Base class of the campaign mechanisms. Subclasses set ``family`` and the
-    ``DAILY`` metric names they report (each a column of ``metrics.parquet``)."""
+    """Base class of the campaign mechanisms. A subclass declares its ``option`` name
+    (``campaign=<option>``), its ``settings`` dataclass, the platform ``feature`` it
+    needs (None: every platform), its ``family`` and the ``DAILY`` metric names it
+    reports (each a column of ``metrics.parquet``), and is registered with
+    ``@scenarios.registry.register``."""
 
+    option: ClassVar[str] = ""
+    settings: ClassVar[type[CampaignSettings]] = CampaignSettings
+    feature: ClassVar[str | None] = None
     family: ClassVar[str] = "campaign"
     #: daily metric columns this mechanism adds (summed over mechanisms of a run)
     DAILY: ClassVar[tuple[str, ...]] = ()

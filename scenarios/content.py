@@ -34,8 +34,8 @@ import numpy as np
 
 from scenarios.base import CampaignSettings, Mechanism, check_money
 from scenarios.registry import register
-from sim.config import check_choice, check_non_negative, check_positive, check_probability
-from sim.errors import ConfigError
+from sim.errors import (ConfigError, check_at_least, check_choice, check_non_negative,
+                        check_positive, check_probability)
 
 #: Engagement multiplier by content format (assumptions, uncalibrated: video out-engages image-text).
 FORMATS: dict[str, float] = {"post": 1.0, "short_video": 1.5, "livestream": 2.0}
@@ -57,7 +57,7 @@ def _cents(yuan: np.ndarray | float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- configs
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class KOLContentSettings(CampaignSettings):
     """Fields shared by the KOL options (``kol_seeding``, ``livestream``)."""
 
@@ -73,18 +73,16 @@ class KOLContentSettings(CampaignSettings):
     def validate(self, prefix: str) -> None:
         super().validate(prefix)
         check_choice(f"{prefix}.kol_selection", self.kol_selection, KOL_SELECTIONS)
-        if self.n_kols < 1:
-            raise ConfigError(f"{prefix}.n_kols", self.n_kols, "must be an integer >= 1")
+        check_at_least(f"{prefix}.n_kols", self.n_kols, 1)
         check_non_negative(f"{prefix}.content_quality", self.content_quality)
         check_non_negative(f"{prefix}.fatigue", self.fatigue)
-        if self.fatigue_window_days < 1:
-            raise ConfigError(f"{prefix}.fatigue_window_days", self.fatigue_window_days, "must be an integer >= 1")
+        check_at_least(f"{prefix}.fatigue_window_days", self.fatigue_window_days, 1)
         check_money(f"{prefix}.fee_per_1k_followers", self.fee_per_1k_followers)
         check_probability(f"{prefix}.commission_rate", self.commission_rate)
         check_positive(f"{prefix}.tier_audience", self.tier_audience)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class KOLSeedingConfig(KOLContentSettings):
     posts_per_week: float = 2.0  # sponsored posts per selected KOL per week, [0, 7]
     format: str = "post"  # post | short_video | livestream (engagement x 1.0 | 1.5 | 2.0)
@@ -100,8 +98,7 @@ class KOLSeedingConfig(KOLContentSettings):
                               "must be in [0, 7] (one post a day at most)")
         check_choice(f"{prefix}.format", self.format, tuple(FORMATS))
         check_money(f"{prefix}.fee_per_post", self.fee_per_post)
-        if self.attribution_days < 1:
-            raise ConfigError(f"{prefix}.attribution_days", self.attribution_days, "must be an integer >= 1")
+        check_at_least(f"{prefix}.attribution_days", self.attribution_days, 1)
         if self.target != "everyone":
             raise ConfigError(f"{prefix}.target", self.target,
                               "must be everyone: a sponsored post reaches every follower")
@@ -110,7 +107,7 @@ class KOLSeedingConfig(KOLContentSettings):
                               "must be null: a sponsored post reaches every follower")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class LivestreamConfig(KOLContentSettings):
     every_days: int = 7  # a session by every selected KOL on campaign days 1, 1 + every_days, ...
     fee_per_session: float = 200.0  # yuan per session (坑位费, flat part)
@@ -121,15 +118,14 @@ class LivestreamConfig(KOLContentSettings):
 
     def validate(self, prefix: str) -> None:
         super().validate(prefix)
-        if self.every_days < 1:
-            raise ConfigError(f"{prefix}.every_days", self.every_days, "must be an integer >= 1")
+        check_at_least(f"{prefix}.every_days", self.every_days, 1)
         check_money(f"{prefix}.fee_per_session", self.fee_per_session)
         if not (math.isfinite(self.offer_discount) and 0.0 <= self.offer_discount < 1.0):
             raise ConfigError(f"{prefix}.offer_discount", self.offer_discount, "must be a share in [0, 1)")
         check_non_negative(f"{prefix}.excitement", self.excitement)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class KOCReviewsConfig(CampaignSettings):
     review_reward: float = 5.0  # yuan paid per review posted by a satisfied buyer offered the reward
     review_uplift: float = 0.5  # most the reward can remove of the chance of staying silent, [0, 1]
@@ -249,9 +245,12 @@ class KOLMechanism(ContentMechanism):
 
 
 # --------------------------------------------------------------------------- kol_seeding
-@register("kol_seeding", KOLSeedingConfig)
+@register
 class KOLSeeding(KOLMechanism):
     """Sponsored posts (种草) by selected KOLs, ``posts_per_week`` each, evenly spread."""
+    option = "kol_seeding"
+    settings = KOLSeedingConfig
+    feature = "kol_seeding"  # the platform must offer it (platform.social_features)
 
     OPTION = "kol_seeding"
 
@@ -308,9 +307,12 @@ class KOLSeeding(KOLMechanism):
 
 
 # --------------------------------------------------------------------------- livestream
-@register("livestream", LivestreamConfig)
+@register
 class Livestream(KOLMechanism):
     """Livestream selling (直播带货): sessions every ``every_days`` days; viewers get an offer."""
+    option = "livestream"
+    settings = LivestreamConfig
+    feature = "livestream"  # the platform must offer it (platform.social_features)
 
     OPTION = "livestream"
     FORMAT_MULTIPLIER = FORMATS["livestream"]
@@ -387,9 +389,12 @@ class Livestream(KOLMechanism):
 
 
 # --------------------------------------------------------------------------- koc_reviews
-@register("koc_reviews", KOCReviewsConfig)
+@register
 class KOCReviews(ContentMechanism):
     """Cash for reviews (晒单) by satisfied buyers: p' = 1 - (1 - p)(1 - u r / (r + h))."""
+    option = "koc_reviews"
+    settings = KOCReviewsConfig
+    feature = "koc_reviews"  # the platform must offer it (platform.social_features)
 
     OPTION = "koc_reviews"
 

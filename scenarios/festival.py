@@ -28,11 +28,10 @@ import numpy as np
 from agents.consumers import SOURCE_ADS
 from scenarios.base import CampaignSettings, Mechanism
 from scenarios.registry import register
-from sim.config import check_non_negative, check_probability
-from sim.errors import ConfigError
+from sim.errors import check_at_least, check_non_negative, check_probability
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class FestivalConfig(CampaignSettings):
     start_day: int = 30  # first peak day
     end_day: int | None = 30  # last peak day (inclusive); null = to the end of the run (no hangover)
@@ -45,13 +44,14 @@ class FestivalConfig(CampaignSettings):
         super().validate(prefix)
         check_probability(f"{prefix}.visit_prob", self.visit_prob)
         check_probability(f"{prefix}.awareness_prob", self.awareness_prob)
-        if self.hangover_days < 0:
-            raise ConfigError(f"{prefix}.hangover_days", self.hangover_days, "must be an integer >= 0")
+        check_at_least(f"{prefix}.hangover_days", self.hangover_days, 0)
         check_non_negative(f"{prefix}.hangover_utility", self.hangover_utility)
 
 
-@register("festival", FestivalConfig)
+@register
 class Festival(Mechanism):
+    option = "festival"
+    settings = FestivalConfig
     family = "event"
     DAILY = ("festival_surge_visits", "festival_new_aware", "festival_peak_orders", "festival_hangover_visitors")
 

@@ -18,7 +18,7 @@ from scenarios.registry import register
 from sim.errors import ConfigError
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class QualityIncidentConfig(CampaignSettings):
     start_day: int = 30
     end_day: int | None = 44
@@ -33,8 +33,10 @@ class QualityIncidentConfig(CampaignSettings):
             raise ConfigError(f"{prefix}.products", list(self.products), "catalogue indices must be >= 0")
 
 
-@register("quality_incident", QualityIncidentConfig)
+@register
 class QualityIncident(Mechanism):
+    option = "quality_incident"
+    settings = QualityIncidentConfig
     family = "event"
     DAILY = ("incident_affected_orders",)
 

@@ -30,8 +30,7 @@ import numpy as np
 
 from scenarios.base import CampaignSettings, Mechanism, check_money
 from scenarios.registry import register
-from sim.config import check_probability
-from sim.errors import ConfigError
+from sim.errors import ConfigError, check_at_least, check_probability
 
 #: The daily metric columns of the family (shared by every pricing option).
 PRICING_DAILY = ("pricing_discounts", "pricing_coupons_issued", "pricing_coupons_redeemed",
@@ -54,7 +53,7 @@ def check_products(key: str, products: tuple[int, ...]) -> None:
 
 
 # --------------------------------------------------------------------------- configs
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class DiscountConfig(CampaignSettings):
     rate: float = 0.1  # share of the order value taken off, [0, 1)
     products: tuple[int, ...] = ()  # catalogue indices discounted; () = every product
@@ -67,7 +66,7 @@ class DiscountConfig(CampaignSettings):
         check_probability(f"{prefix}.announce_visit_prob", self.announce_visit_prob)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class ThresholdDiscountConfig(CampaignSettings):
     threshold: float = 100.0  # yuan the order must reach (paid amount before this discount)
     off: float = 15.0  # yuan off an order that reaches the threshold
@@ -81,13 +80,12 @@ class ThresholdDiscountConfig(CampaignSettings):
         check_money(f"{prefix}.off", self.off)
         if self.threshold < self.off:
             raise ConfigError(f"{prefix}.threshold", self.threshold, f"must be >= {prefix}.off={self.off}")
-        if self.max_units < 1:
-            raise ConfigError(f"{prefix}.max_units", self.max_units, "must be an integer >= 1")
+        check_at_least(f"{prefix}.max_units", self.max_units, 1)
         check_probability(f"{prefix}.topup_prob", self.topup_prob)
         check_products(f"{prefix}.products", self.products)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class CouponConfig(CampaignSettings):
     value: float = 10.0  # yuan off an order that reaches the threshold
     threshold: float = 50.0  # yuan the order's paid amount must reach for the coupon to apply (0 = 无门槛)
@@ -100,8 +98,7 @@ class CouponConfig(CampaignSettings):
         super().validate(prefix)
         check_money(f"{prefix}.value", self.value)
         check_money(f"{prefix}.threshold", self.threshold)
-        if self.validity_days < 1:
-            raise ConfigError(f"{prefix}.validity_days", self.validity_days, "must be an integer >= 1")
+        check_at_least(f"{prefix}.validity_days", self.validity_days, 1)
         check_probability(f"{prefix}.issue_prob", self.issue_prob)
         check_probability(f"{prefix}.reminder_visit_prob", self.reminder_visit_prob)
         if self.lapsed_days is not None and self.lapsed_days < 1:
@@ -111,7 +108,7 @@ class CouponConfig(CampaignSettings):
                               "targets lapsed customers: incompatible with target=new_users")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class FlashSaleConfig(CampaignSettings):
     start_day: int = 30
     end_day: int | None = 32
@@ -129,7 +126,7 @@ class FlashSaleConfig(CampaignSettings):
         check_probability(f"{prefix}.visit_boost_prob", self.visit_boost_prob)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class NewUserSubsidyConfig(CampaignSettings):
     target: str = "new_users"
     value: float = 10.0  # yuan off a new user's first order
@@ -275,9 +272,11 @@ class PricingMechanism(Mechanism):
         }
 
 
-@register("discount", DiscountConfig)
+@register
 class Discount(PricingMechanism):
     """``rate`` off the order value of the campaign products, for targeted visitors."""
+    option = "discount"
+    settings = DiscountConfig
 
     OPTION = "discount"
 
@@ -300,10 +299,12 @@ class Discount(PricingMechanism):
         offer.add_discount(self.key, cents, where=self.eligible(model, offer))
 
 
-@register("threshold_discount", ThresholdDiscountConfig)
+@register
 class ThresholdDiscount(PricingMechanism):
     """满减: ``off`` yuan off orders whose paid amount reaches ``threshold``; visitors
     below it top up (凑单) when buying q units lowers what one unit costs."""
+    option = "threshold_discount"
+    settings = ThresholdDiscountConfig
 
     OPTION = "threshold_discount"
 
@@ -361,9 +362,11 @@ class ThresholdDiscount(PricingMechanism):
         return {**super().option_summary(), "topup_orders": int(self.totals.get("threshold_topup_orders", 0))}
 
 
-@register("coupon", CouponConfig)
+@register
 class Coupon(PricingMechanism):
     """Coupons issued to targeted consumers and redeemed through the model's wallet."""
+    option = "coupon"
+    settings = CouponConfig
 
     OPTION = "coupon"
 
@@ -418,9 +421,11 @@ class Coupon(PricingMechanism):
                 "redemption_rate": redeemed / issued if issued else None}
 
 
-@register("flash_sale", FlashSaleConfig)
+@register
 class FlashSale(PricingMechanism):
     """秒杀: one unit at ``rate`` off, ``stock`` units per flash product per day, in a random order."""
+    option = "flash_sale"
+    settings = FlashSaleConfig
 
     OPTION = "flash_sale"
 
@@ -471,9 +476,11 @@ class FlashSale(PricingMechanism):
                 "stockouts": int(self.totals.get("pricing_stockouts", 0))}
 
 
-@register("new_user_subsidy", NewUserSubsidyConfig)
+@register
 class NewUserSubsidy(PricingMechanism):
     """``value`` yuan off a consumer's first order (a subsidy)."""
+    option = "new_user_subsidy"
+    settings = NewUserSubsidyConfig
 
     OPTION = "new_user_subsidy"
     COST_COLUMN = "pricing_subsidies"

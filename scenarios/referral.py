@@ -39,14 +39,14 @@ import numpy as np
 from agents.consumers import SOURCE_REFERRAL
 from scenarios.base import CampaignSettings, Mechanism, check_money
 from scenarios.registry import register
-from sim.config import check_choice, check_non_negative, check_positive, check_probability
-from sim.errors import ConfigError
+from sim.errors import (ConfigError, check_at_least, check_choice, check_non_negative,
+                        check_positive, check_probability)
 
 REWARD_FORMS = ("cash", "coupon")
 _U_EPS = 1e-15  # uniforms are clipped to [eps, 1 - eps] before an inverse CDF
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class ReferralConfig(CampaignSettings):
     """Invite-a-friend programme. Money in yuan, durations in days, rates per day."""
 
@@ -72,18 +72,15 @@ class ReferralConfig(CampaignSettings):
             raise ConfigError(f"{prefix}.target", self.target,
                               "inviters are customers: use everyone, customers, segment or community")
         check_probability(f"{prefix}.invite_rate", self.invite_rate)
-        if self.invites_per_sender < 1:
-            raise ConfigError(f"{prefix}.invites_per_sender", self.invites_per_sender, "must be an integer >= 1")
+        check_at_least(f"{prefix}.invites_per_sender", self.invites_per_sender, 1)
         check_probability(f"{prefix}.community_share", self.community_share)
         check_money(f"{prefix}.inviter_reward", self.inviter_reward)
         check_money(f"{prefix}.invitee_reward", self.invitee_reward)
         check_choice(f"{prefix}.reward_form", self.reward_form, REWARD_FORMS)
         check_positive(f"{prefix}.reward_half_saturation", self.reward_half_saturation)
         check_probability(f"{prefix}.accept_rate", self.accept_rate)
-        if self.attribution_days < 1:
-            raise ConfigError(f"{prefix}.attribution_days", self.attribution_days, "must be an integer >= 1")
-        if self.coupon_days < 1:
-            raise ConfigError(f"{prefix}.coupon_days", self.coupon_days, "must be an integer >= 1")
+        check_at_least(f"{prefix}.attribution_days", self.attribution_days, 1)
+        check_at_least(f"{prefix}.coupon_days", self.coupon_days, 1)
         check_probability(f"{prefix}.fraud_share", self.fraud_share)
         if self.fraud_share >= 1.0:
             raise ConfigError(f"{prefix}.fraud_share", self.fraud_share, "must be in [0, 1)")
@@ -91,8 +88,11 @@ class ReferralConfig(CampaignSettings):
         check_non_negative(f"{prefix}.referred_churn_multiplier", self.referred_churn_multiplier)
 
 
-@register("referral", ReferralConfig)
+@register
 class Referral(Mechanism):
+    option = "referral"
+    settings = ReferralConfig
+    feature = "referral"  # the platform must offer it (platform.social_features)
     family = "referral"
     DAILY = ("referral_invites_sent", "referral_invites_accepted", "referral_conversions",
              "referral_rewards_paid", "referral_fraud_losses")

@@ -1,71 +1,75 @@
-"""The campaign options: name in ``conf/campaign/`` -> (config dataclass, mechanism class).
+"""The campaign options: ``campaign=<option>`` -> a mechanism class and its settings dataclass.
 
-Each family module registers its options with :func:`register`. A run's
-campaign is a mapping ``{option key: settings}``; the key is the option name,
-or any name with ``mechanism: <option>`` inside (two coupons, say).
+Each family module declares its mechanisms (``option``, ``settings``, ``feature``)
+and registers them with :func:`register`. A run's campaign is a mapping
+``{option key: settings}``; the key is the option name, or any name with
+``mechanism: <option>`` inside (two coupons, say). :func:`campaign_config`
+turns that mapping into a validated :class:`~sim.config.CampaignConfig`.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from scenarios.base import CampaignSettings, Mechanism
+from sim.config import CampaignConfig
+from sim.errors import ConfigError
 
-MECHANISMS: dict[str, tuple[type[CampaignSettings], type[Mechanism]]] = {}
+#: option name -> mechanism class (its ``settings`` is the option's dataclass).
+MECHANISMS: dict[str, type[Mechanism]] = {}
 
 #: The modules holding the campaign families (imported on first use).
 FAMILY_MODULES = ("scenarios.referral", "scenarios.team_purchase", "scenarios.pricing",
                   "scenarios.content", "scenarios.incident", "scenarios.festival")
 
 
-def register(name: str, config_cls: type[CampaignSettings]):
-    """Class decorator: make mechanism class available as campaign option ``name``."""
+def register(cls: type[Mechanism]) -> type[Mechanism]:
+    """Class decorator: make a mechanism available as campaign option ``cls.option``,
+    and tell its settings class which option, feature and mechanism it belongs to."""
+    if not cls.option or cls.option in MECHANISMS:
+        raise ValueError(f"{cls.__name__}: option {cls.option!r} is empty or registered twice")
+    MECHANISMS[cls.option] = cls
+    cls.settings.option, cls.settings.feature, cls.settings.mechanism = cls.option, cls.feature, cls
+    return cls
 
-    def wrap(cls: type[Mechanism]) -> type[Mechanism]:
-        MECHANISMS[name] = (config_cls, cls)
-        return cls
 
-    return wrap
-
-
-def load() -> dict[str, tuple[type[CampaignSettings], type[Mechanism]]]:
+def load() -> dict[str, type[Mechanism]]:
+    """Every registered option (the family modules imported once)."""
     for module in FAMILY_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:  # a family not written yet
-            if err.name != module:
-                raise
+        importlib.import_module(module)
     return MECHANISMS
 
 
 def daily_columns() -> tuple[str, ...]:
     """Every campaign metric column, in registration order (present in every run, 0 if unused)."""
     seen: dict[str, None] = {}
-    for _, cls in load().values():
+    for cls in load().values():
         for col in cls.DAILY:
             seen.setdefault(col, None)
     return tuple(seen)
 
 
-def parse(data: Mapping | None, build) -> tuple[tuple[str, CampaignSettings], ...]:
-    """``campaign`` mapping -> validated ((key, settings), ...). ``build(cls, mapping, prefix)``
-    builds a dataclass from a mapping with type checks."""
-    from sim.errors import ConfigError
-
+def campaign_config(data: Mapping | None,
+                    build: Callable[[type, Mapping, str], CampaignSettings]) -> CampaignConfig:
+    """``campaign`` mapping -> a validated :class:`CampaignConfig`. An entry is a settings
+    instance (typed by the composed config) or a mapping, which ``build(cls, mapping,
+    key)`` turns into one (``sim.build``: OmegaConf's type checks)."""
     options = load()
     out = []
     for key, settings in (data or {}).items():
         prefix = f"campaign.{key}"
-        if settings is not None and not isinstance(settings, Mapping):
-            raise ConfigError(prefix, settings, "must be a mapping of the option's settings")
-        settings = dict(settings or {})
-        kind = settings.pop("mechanism", key)
-        if kind not in options:
-            raise ConfigError(prefix if kind == key else f"{prefix}.mechanism", kind,
-                              f"unknown campaign option; known: {', '.join(sorted(options)) or 'none'}")
-        config_cls, _ = options[kind]
-        cfg = build(config_cls, settings, prefix)
+        if isinstance(settings, CampaignSettings):
+            cfg = settings
+        else:
+            if settings is not None and not isinstance(settings, Mapping):
+                raise ConfigError(prefix, settings, "must be a mapping of the option's settings")
+            settings = dict(settings or {})
+            kind = settings.pop("mechanism", key)
+            if kind not in options:
+                raise ConfigError(prefix if kind == key else f"{prefix}.mechanism", kind,
+                                  f"unknown campaign option; known: {', '.join(sorted(options))}")
+            cfg = build(options[kind].settings, settings, prefix)
         cfg.validate(prefix)
         out.append((str(key), cfg))
-    return tuple(out)
+    return CampaignConfig(mechanisms=tuple(out))

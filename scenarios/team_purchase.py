@@ -37,8 +37,7 @@ import scipy.sparse as sp
 from agents.consumers import SOURCE_TEAM
 from scenarios.base import CampaignSettings, Mechanism
 from scenarios.registry import register
-from sim.config import check_non_negative, check_probability
-from sim.errors import ConfigError
+from sim.errors import ConfigError, check_at_least, check_non_negative, check_probability
 
 _EPS = 1e-9  # tolerance on fractional deadlines (days)
 
@@ -48,9 +47,6 @@ def _check_rate(key: str, value: float, what: str) -> None:
         raise ConfigError(key, value, f"must be {what} in [0, 1)")
 
 
-def _check_int_at_least(key: str, value: int, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ConfigError(key, value, f"must be an integer >= {low}")
 
 
 def _check_products(key: str, products: tuple[int, ...]) -> None:
@@ -70,7 +66,7 @@ def _product_mask(key: str, products: tuple[int, ...], size: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- configs
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class TeamPurchaseConfig(CampaignSettings):
     team_discount: float = 0.2  # share of the list price off at the team price, [0, 1)
     team_size: int = 2  # members a team needs, opener included, >= 2
@@ -83,16 +79,16 @@ class TeamPurchaseConfig(CampaignSettings):
     def validate(self, prefix: str) -> None:
         super().validate(prefix)
         _check_rate(f"{prefix}.team_discount", self.team_discount, "a share of the list price")
-        _check_int_at_least(f"{prefix}.team_size", self.team_size, 2)
+        check_at_least(f"{prefix}.team_size", self.team_size, 2)
         if not math.isfinite(self.window_days) or self.window_days <= 0:
             raise ConfigError(f"{prefix}.window_days", self.window_days, "must be > 0 days (1 = 24 h)")
         check_non_negative(f"{prefix}.hassle", self.hassle)
-        _check_int_at_least(f"{prefix}.share_reach", self.share_reach, 1)
+        check_at_least(f"{prefix}.share_reach", self.share_reach, 1)
         check_non_negative(f"{prefix}.share_trust_weight", self.share_trust_weight)
         _check_products(f"{prefix}.products", self.products)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class CommunityGroupBuyConfig(CampaignSettings):
     groupbuy_discount: float = 0.15  # share of the order value off for a leader's recruits, [0, 1)
     leader_commission: float = 0.1  # share of the recruits' paid amount paid to the leader, [0, 1)
@@ -108,22 +104,25 @@ class CommunityGroupBuyConfig(CampaignSettings):
         super().validate(prefix)
         _check_rate(f"{prefix}.groupbuy_discount", self.groupbuy_discount, "a share of the order value")
         _check_rate(f"{prefix}.leader_commission", self.leader_commission, "a share of the paid amount")
-        _check_int_at_least(f"{prefix}.leaders_per_community", self.leaders_per_community, 1)
+        check_at_least(f"{prefix}.leaders_per_community", self.leaders_per_community, 1)
         if not math.isfinite(self.leader_share) or not 0.0 < self.leader_share <= 1.0:
             raise ConfigError(f"{prefix}.leader_share", self.leader_share, "must be a share in (0, 1]")
-        _check_int_at_least(f"{prefix}.post_every_days", self.post_every_days, 1)
+        check_at_least(f"{prefix}.post_every_days", self.post_every_days, 1)
         check_probability(f"{prefix}.reach_prob", self.reach_prob)
         check_probability(f"{prefix}.visit_prob", self.visit_prob)
-        _check_int_at_least(f"{prefix}.pickup_days", self.pickup_days, 1)
+        check_at_least(f"{prefix}.pickup_days", self.pickup_days, 1)
         _check_products(f"{prefix}.products", self.products)
 
 
 # --------------------------------------------------------------------------- 拼团
-@register("team_purchase", TeamPurchaseConfig)
+@register
 class TeamPurchase(Mechanism):
     """Group-buy (拼团). Open teams are held as arrays (one row per team):
     product, opener, opening day, deadline (days, fractional), members so far
     and the member ids (``team_size`` columns, -1 = empty seat)."""
+    option = "team_purchase"
+    settings = TeamPurchaseConfig
+    feature = "team_purchase"  # the platform must offer it (platform.social_features)
 
     family = "team_purchase"
     DAILY = ("team_opened", "team_shares", "team_joins", "team_filled", "team_expired",
@@ -355,9 +354,12 @@ class TeamPurchase(Mechanism):
 
 
 # --------------------------------------------------------------------------- 社区团购
-@register("community_groupbuy", CommunityGroupBuyConfig)
+@register
 class CommunityGroupBuy(Mechanism):
     """Community group-buy (社区团购) run by group leaders (团长) who earn commission."""
+    option = "community_groupbuy"
+    settings = CommunityGroupBuyConfig
+    feature = "community_groupbuy"  # the platform must offer it (platform.social_features)
 
     family = "team_purchase"
     DAILY = ("team_leader_posts", "team_leader_reach", "team_groupbuy_orders", "team_groupbuy_gmv",

@@ -32,7 +32,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_module
 
 from experiments.run import to_sim_config
-from sim.config import FEATURE_OF_OPTION
+from scenarios.registry import load
 from sim.model import MarketModel
 
 PLATFORMS = ("default", "taobao", "jd", "pinduoduo", "xiaohongshu", "douyin", "community_groupbuy")
@@ -59,7 +59,7 @@ def config(platform: str, measure: str, size: int, days: int, seed: int, extra=(
 
 def measure(platform: str, what: str, size: int, days: int, seed: int, extra=()) -> dict | None:
     option = CAMPAIGNS[what][0].split("=")[1] if CAMPAIGNS[what] else None
-    feature = FEATURE_OF_OPTION.get(option)
+    feature = load()[option].feature if option else None
     with initialize_config_module(config_module="conf", version_base="1.3"):
         features = compose(config_name="config", overrides=[f"platform={platform}"]).platform.social_features
     if feature is not None and feature not in features:

@@ -1,10 +1,12 @@
-"""Typed configuration: one frozen dataclass per Hydra config group.
+"""Typed configuration: one dataclass per config group, the one place every default lives.
 
 The simulation core takes a :class:`SimConfig` and never reads Hydra objects.
-Build one from plain mappings with :func:`build_config` (the Hydra app, tests,
-notebooks and the demo all do this); it checks types and ranges once, at
-start-up, and raises :class:`~sim.errors.ConfigError` naming the key, the
-value and what is allowed.
+Build one from plain mappings with :func:`sim.build.build_config` (the Hydra
+app, tests, notebooks and the demo all do this): OmegaConf checks the types and
+refuses unknown keys against these dataclasses, then each group's
+``validate()`` checks the ranges, raising :class:`~sim.errors.ConfigError`
+naming the key, the value and what is allowed. Treat a config as a value: copy
+it with :meth:`SimConfig.replace` rather than assigning to its fields.
 
 Units: days for durations, yuan for money, probabilities per day for hazards.
 The meaning of every parameter is in ``docs/model.md``, beside its equation.
@@ -14,59 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import types
-import typing
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sim.errors import ConfigError
+from sim.errors import (ConfigError, check_at_least, check_choice, check_finite, check_non_negative,
+                        check_positive, check_probability)
+from sim.network import NETWORK_KINDS
 
-NETWORK_KINDS = (
-    "barabasi_albert",
-    "watts_strogatz",
-    "erdos_renyi",
-    "holme_kim",
-    "sbm",
-    "complete",
-    "file",
-)
 DISTRIBUTIONS = ("constant", "beta", "lognormal", "normal")
 TRAFFIC_ALLOCATIONS = ("uniform", "quality", "popularity")
 LAWS = ("market", "bass")
 
 
-# --------------------------------------------------------------------------- checks
-def _finite(key: str, value: float) -> None:
-    if not math.isfinite(value):
-        raise ConfigError(key, value, "must be a finite number")
-
-
-def check_probability(key: str, value: float) -> None:
-    """A probability (per day where it is a hazard): 0 <= value <= 1."""
-    _finite(key, value)
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(key, value, "must be a probability in [0, 1]")
-
-
-def check_positive(key: str, value: float) -> None:
-    _finite(key, value)
-    if value <= 0:
-        raise ConfigError(key, value, "must be > 0")
-
-
-def check_non_negative(key: str, value: float) -> None:
-    _finite(key, value)
-    if value < 0:
-        raise ConfigError(key, value, "must be >= 0")
-
-
-def check_choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ConfigError(key, value, f"must be one of {', '.join(allowed)}")
-
-
 # --------------------------------------------------------------------------- groups
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class Distribution:
     """A trait distribution over consumers or products.
 
@@ -89,7 +51,7 @@ class Distribution:
     def validate(self, key: str) -> None:
         check_choice(f"{key}.dist", self.dist, DISTRIBUTIONS)
         if self.dist == "constant":
-            _finite(f"{key}.value", self.value)
+            check_finite(f"{key}.value", self.value)
         elif self.dist == "beta":
             check_positive(f"{key}.a", self.a)
             check_positive(f"{key}.b", self.b)
@@ -97,7 +59,7 @@ class Distribution:
             check_positive(f"{key}.median", self.median)
             check_non_negative(f"{key}.sigma", self.sigma)
         else:
-            _finite(f"{key}.mean", self.mean)
+            check_finite(f"{key}.mean", self.mean)
             check_non_negative(f"{key}.sd", self.sd)
             if not self.low < self.high:
                 raise ConfigError(f"{key}.low", self.low, f"must be < {key}.high={self.high}")
@@ -113,7 +75,7 @@ class Distribution:
         return self.mean
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class NetworkConfig:
     """Config group ``network``: the friendship graph between consumers."""
 
@@ -132,13 +94,12 @@ class NetworkConfig:
         check_probability("network.rewire_prob", self.rewire_prob)
         check_probability("network.triad_prob", self.triad_prob)
         check_probability("network.mixing", self.mixing)
-        if self.communities < 1:
-            raise ConfigError("network.communities", self.communities, "must be >= 1")
+        check_at_least("network.communities", self.communities, 1)
         if self.kind == "file" and not self.path:
             raise ConfigError("network.path", self.path, "network=file needs network.path=<edge list .csv/.parquet or .graphml>")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class KOLConfig:
     """KOLs (influencers): follower counts ~ Pareto(follower_min, follower_alpha).
 
@@ -155,8 +116,7 @@ class KOLConfig:
     engagement_elasticity: float = 0.3  # how fast engagement falls with follower count
 
     def validate(self) -> None:
-        if self.count < 0:
-            raise ConfigError("population.kols.count", self.count, "must be >= 0")
+        check_at_least("population.kols.count", self.count, 0)
         check_positive("population.kols.follower_min", self.follower_min)
         check_positive("population.kols.follower_alpha", self.follower_alpha)
         if not 0 < self.follower_max_share <= 1:
@@ -168,40 +128,45 @@ class KOLConfig:
         check_non_negative("population.kols.engagement_elasticity", self.engagement_elasticity)
 
 
-def _beta(a: float, b: float) -> Distribution:
-    return Distribution(dist="beta", a=a, b=b)
+def _beta(a: float, b: float):
+    """A field defaulting to Beta(a, b)."""
+    return field(default_factory=lambda: Distribution(dist="beta", a=a, b=b))
 
 
-@dataclass(frozen=True)
+def _lognormal(median: float, sigma: float):
+    """A field defaulting to a lognormal with this median and sigma."""
+    return field(default_factory=lambda: Distribution(dist="lognormal", median=median, sigma=sigma))
+
+
+@dataclass(unsafe_hash=True)
 class PopulationConfig:
     """Config group ``population``: consumers' traits and the KOLs."""
 
     size: int = 10_000  # consumers
-    price_sensitivity: Distribution = Distribution(dist="lognormal", median=2.0, sigma=0.4)
+    price_sensitivity: Distribution = _lognormal(2.0, 0.4)
     quality_expectation: Distribution = _beta(6.0, 4.0)
     trust_friends: Distribution = _beta(5.0, 3.0)
     trust_kol: Distribution = _beta(3.0, 4.0)
     trust_ads: Distribution = _beta(2.0, 5.0)
     sharing_propensity: Distribution = _beta(2.0, 6.0)
-    budget: Distribution = Distribution(dist="lognormal", median=150.0, sigma=0.8)  # yuan per order
-    kols: KOLConfig = KOLConfig()
+    budget: Distribution = _lognormal(150.0, 0.8)  # yuan per order
+    kols: KOLConfig = field(default_factory=KOLConfig)
 
     def validate(self) -> None:
-        if self.size < 2:
-            raise ConfigError("population.size", self.size, "must be an integer >= 2")
+        check_at_least("population.size", self.size, 2)
         for name in ("price_sensitivity", "quality_expectation", "trust_friends", "trust_kol",
                      "trust_ads", "sharing_propensity", "budget"):
             getattr(self, name).validate(f"population.{name}")
         self.kols.validate()
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class MarketConfig:
     """Config group ``market``: merchants' catalogue and consumer behaviour rules."""
 
     merchants: int = 5
     products_per_merchant: int = 4
-    list_price: Distribution = Distribution(dist="lognormal", median=80.0, sigma=0.5)  # yuan
+    list_price: Distribution = _lognormal(80.0, 0.5)  # yuan
     unit_cost_share: float = 0.6  # unit cost / list price
     quality: Distribution = _beta(6.0, 3.0)  # expected quality of a product, on [0, 1]
     quality_noise: float = 0.15  # sd of realized quality around the product's quality
@@ -226,15 +191,14 @@ class MarketConfig:
 
     def validate(self) -> None:
         for key in ("merchants", "products_per_merchant", "wom_days"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"market.{key}", getattr(self, key), "must be an integer >= 1")
+            check_at_least(f"market.{key}", getattr(self, key), 1)
         self.list_price.validate("market.list_price")
         self.quality.validate("market.quality")
         check_probability("market.unit_cost_share", self.unit_cost_share)
         check_non_negative("market.quality_noise", self.quality_noise)
         for key in ("base_utility", "quality_weight", "social_proof_weight", "negative_wom_weight",
                     "source_trust_weight"):
-            _finite(f"market.{key}", getattr(self, key))
+            check_finite(f"market.{key}", getattr(self, key))
         for key in ("prospect_visit_prob", "customer_visit_peak", "customer_visit_floor", "churn_hazard"):
             check_probability(f"market.{key}", getattr(self, key))
         if self.customer_visit_floor > self.customer_visit_peak:
@@ -246,22 +210,13 @@ class MarketConfig:
         check_non_negative("market.dissatisfied_churn_multiplier", self.dissatisfied_churn_multiplier)
 
 
-#: Social features a platform may offer; a campaign option that needs one (``FEATURE_OF_OPTION``)
-#: is refused on a platform whose ``platform.social_features`` lacks it. Pricing options and
-#: events need none (every platform has prices, coupons and incidents).
+#: Social features a platform may offer. A campaign option that needs one (its settings class's
+#: ``feature``, set where the option is registered) is refused on a platform whose
+#: ``platform.social_features`` lacks it. Pricing options and events need none.
 SOCIAL_FEATURES = ("referral", "team_purchase", "community_groupbuy", "kol_seeding", "livestream", "koc_reviews")
-#: Campaign option -> the platform feature it needs.
-FEATURE_OF_OPTION = {
-    "referral": "referral",  # invite links / share-to-friends (裂变)
-    "team_purchase": "team_purchase",  # team price (拼团)
-    "community_groupbuy": "community_groupbuy",  # group leaders (团长)
-    "kol_seeding": "kol_seeding",  # sponsored notes / posts (种草)
-    "livestream": "livestream",  # livestream selling (直播带货)
-    "koc_reviews": "koc_reviews",  # buyer reviews / 晒单 with rewards
-}
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class PlatformConfig:
     """Config group ``platform``: commission, traffic, personalization, social features.
 
@@ -283,6 +238,9 @@ class PlatformConfig:
     price_level: float = 1.0  # list prices x this; the consumers' reference price stays the market's
     social_features: tuple[str, ...] = SOCIAL_FEATURES  # features offered (campaign options need them)
 
+    def __post_init__(self):
+        self.social_features = tuple(self.social_features)  # OmegaConf hands lists
+
     def validate(self) -> None:
         check_probability("platform.commission_rate", self.commission_rate)
         check_choice("platform.traffic_allocation", self.traffic_allocation, TRAFFIC_ALLOCATIONS)
@@ -290,7 +248,7 @@ class PlatformConfig:
         for key in ("traffic_multiplier", "wom_multiplier", "content_multiplier"):
             check_non_negative(f"platform.{key}", getattr(self, key))
         check_probability("platform.personalization", self.personalization)
-        _finite("platform.platform_trust", self.platform_trust)
+        check_finite("platform.platform_trust", self.platform_trust)
         check_positive("platform.price_level", self.price_level)
         unknown = [f for f in self.social_features if f not in SOCIAL_FEATURES]
         if unknown:
@@ -298,7 +256,7 @@ class PlatformConfig:
                               f"unknown feature {unknown[0]!r}; known: {', '.join(SOCIAL_FEATURES)}")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class DiffusionConfig:
     """Config group ``diffusion``: the innovation (p) and imitation (q) rates, per day."""
 
@@ -310,33 +268,30 @@ class DiffusionConfig:
         check_probability("diffusion.imitation", self.imitation)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class CampaignConfig:
     """Config group ``campaign``: the campaign mechanisms in force, in order.
 
-    Built from ``{option key: settings}`` (``campaign=[referral,coupon]`` on the
-    command line); empty for ``campaign=none``. ``mechanisms`` holds
-    ``(key, settings dataclass)`` pairs; see ``scenarios/registry.py``.
+    ``mechanisms`` holds ``(key, settings)`` pairs, the settings an instance of
+    an option's dataclass (``scenarios/registry.py`` builds them from the
+    mapping ``{option key: settings}``); empty for ``campaign=none``.
     """
 
     mechanisms: tuple = ()
-
-    @classmethod
-    def from_mapping(cls, data: Mapping | None, prefix: str = "campaign") -> "CampaignConfig":
-        from scenarios.registry import parse
-
-        return cls(mechanisms=parse(data, _from_mapping))
 
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(k for k, _ in self.mechanisms)
 
-    def validate(self) -> None:
+    def validate(self, days: int | None = None) -> None:
         for key, cfg in self.mechanisms:
             cfg.validate(f"campaign.{key}")
+            if days is not None and cfg.start_day > days:
+                raise ConfigError(f"campaign.{key}.start_day", cfg.start_day,
+                                  f"must be <= days={days}: the campaign would start after the run ends")
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class ScenarioConfig:
     """Config group ``scenario``: a named preset and the adoption law it runs.
 
@@ -352,11 +307,18 @@ class ScenarioConfig:
         check_choice("scenario.law", self.law, LAWS)
 
 
-@dataclass(frozen=True)
+@dataclass(unsafe_hash=True)
 class SimConfig:
-    """Everything the simulation core needs. ``seed`` fixes every random draw."""
+    """Everything the simulation core needs.
+
+    ``market_seed`` draws the market (network, traits, catalogue, KOLs and their
+    audiences); ``seed`` draws the daily dynamics. ``market_seed`` null follows
+    ``seed``, so one seed fixes every draw; set it to hold one market fixed while
+    the dynamics vary.
+    """
 
     seed: int = 0
+    market_seed: int | None = None
     days: int = 180
     network: NetworkConfig = field(default_factory=NetworkConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
@@ -366,29 +328,30 @@ class SimConfig:
     campaign: CampaignConfig = field(default_factory=CampaignConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
 
+    @property
+    def market_seed_value(self) -> int:
+        """The seed of the market's draws (``market_seed``, or ``seed`` when null)."""
+        return self.seed if self.market_seed is None else self.market_seed
+
     def validate(self) -> "SimConfig":
         if self.seed < 0:
             raise ConfigError("seed", self.seed, "must be an integer >= 0")
-        if self.days < 1:
-            raise ConfigError("days", self.days, "must be an integer >= 1")
-        for group in (self.network, self.population, self.market, self.platform,
-                      self.diffusion, self.campaign, self.scenario):
+        if self.market_seed is not None and self.market_seed < 0:
+            raise ConfigError("market_seed", self.market_seed, "must be an integer >= 0, or null to follow seed")
+        check_at_least("days", self.days, 1)
+        for group in (self.network, self.population, self.market, self.platform, self.diffusion, self.scenario):
             group.validate()
+        self.campaign.validate(self.days)
         self._check_social_features()
         return self
 
     def _check_social_features(self) -> None:
         """A campaign option that needs a social feature the platform lacks is refused."""
-        if not self.campaign.mechanisms:
-            return
-        from scenarios.registry import MECHANISMS
-
         have = self.platform.social_features
         for key, cfg in self.campaign.mechanisms:
-            option = next((name for name, (cls, _) in MECHANISMS.items() if type(cfg) is cls), key)
-            feature = FEATURE_OF_OPTION.get(option)
+            feature = getattr(cfg, "feature", None)
             if feature is not None and feature not in have:
-                raise ConfigError(f"campaign.{key}", option,
+                raise ConfigError(f"campaign.{key}", cfg.option,
                                   f"needs the platform feature {feature}, which platform {self.platform.name} "
                                   f"lacks (platform.social_features: [{', '.join(have)}]); "
                                   f"pick another platform or add the feature")
@@ -397,69 +360,16 @@ class SimConfig:
         """A copy with whole groups or top-level keys replaced (validated)."""
         return dataclasses.replace(self, **changes).validate()
 
+    def as_dict(self) -> dict:
+        """Plain nested values in the shape ``build_config`` takes back (campaign as
+        ``{key: settings}``, with ``mechanism`` where the key is not the option):
+        ``build_config(c.as_dict()) == c``. Tuples become lists."""
+        def plain(value):
+            if dataclasses.is_dataclass(value):
+                return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            return [plain(v) for v in value] if isinstance(value, (tuple, list)) else value
 
-# --------------------------------------------------------------------------- building
-def _coerce(key: str, value: object, hint: object) -> object:
-    """Check ``value`` against a field's type hint; ints are accepted for floats."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        hint = next(a for a in args if a is not type(None))
-    if hint is CampaignConfig:
-        if value is not None and not isinstance(value, Mapping):
-            raise ConfigError(key, value, "must be a mapping {option: settings}, e.g. campaign=[referral]")
-        return CampaignConfig.from_mapping(value, key)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(key, value, "must be a list")
-        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
-        return tuple(_coerce(f"{key}[{i}]", v, item) for i, v in enumerate(value))
-    if dataclasses.is_dataclass(hint):
-        if not isinstance(value, Mapping):
-            raise ConfigError(key, value, f"must be a mapping of {hint.__name__} fields")
-        return _from_mapping(hint, value, key)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(key, value, "must be true or false")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
-            raise ConfigError(key, value, "must be an integer")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(key, value, "must be a number")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(key, value, "must be a string")
-        return value
-    return value
-
-
-def _from_mapping(cls, data: Mapping, prefix: str):
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for k, v in data.items():
-        key = f"{prefix}.{k}" if prefix else str(k)
-        if k not in names:
-            raise ConfigError(key, v, f"unknown key; known keys: {', '.join(sorted(names))}")
-        kwargs[k] = _coerce(key, v, hints[k])
-    return cls(**kwargs)
-
-
-def build_config(data: Mapping | None = None, **groups) -> SimConfig:
-    """A validated :class:`SimConfig` from plain mappings.
-
-    ``build_config({"days": 30, "network": {"kind": "complete"}})`` or
-    ``build_config(days=30, network={"kind": "complete"})``; missing keys take
-    the dataclass defaults. Raises :class:`ConfigError` on the first bad key.
-    """
-    merged = dict(data or {})
-    merged.update(groups)
-    return _from_mapping(SimConfig, merged, "").validate()
+        out = {f.name: plain(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "campaign"}
+        out["campaign"] = {key: {**({"mechanism": cfg.option} if key != cfg.option else {}), **plain(cfg)}
+                           for key, cfg in self.campaign.mechanisms}
+        return out

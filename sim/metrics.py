@@ -9,17 +9,53 @@ active means visited the platform that day. ``None`` when no cohort is old enoug
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-#: Columns of ``metrics.parquet`` (one row per day, state at the end of the day).
-DAILY_COLUMNS = (
-    "day", "gmv", "orders", "buyers", "new_customers", "repeat_buyers", "active_users",
-    "aware", "adopters", "churned", "promoters", "detractors", "kol_posts", "kol_reach",
-    "kol_engagements", "discounts", "commission", "merchant_revenue", "margin", "campaign_cost",
+@dataclass(frozen=True)
+class Metric:
+    """A daily metric: its column name, unit, dtype in ``metrics.parquet``, and ``scale``
+    (money is counted in integer fen, exact, and written in yuan: scale 0.01)."""
+
+    name: str
+    unit: str
+    dtype: str = "int64"
+    scale: float = 1.0
+    description: str = ""
+
+
+def _money(name: str, description: str) -> Metric:
+    return Metric(name, "yuan", "float64", 0.01, description)
+
+
+#: Every column of ``metrics.parquet`` (one row per day, state at the end of the day), declared
+#: once. Flows are counted through :meth:`MetricsRecorder.count` during the day; stocks
+#: (aware, adopters, ...) are set when the day closes.
+DAILY_METRICS = (
+    Metric("day", "day", description="day of the run, 1..days"),
+    _money("gmv", "order value at list price, before discounts"),
+    Metric("orders", "orders"),
+    Metric("buyers", "consumers", description="distinct consumers who ordered today"),
+    Metric("new_customers", "consumers", description="first purchases today"),
+    Metric("repeat_buyers", "orders", description="orders by consumers who had bought before"),
+    Metric("active_users", "consumers", description="consumers who visited the platform today"),
+    Metric("aware", "consumers", description="aware of the market (cumulative)"),
+    Metric("adopters", "consumers", description="ever bought (cumulative)"),
+    Metric("churned", "consumers", description="churned (cumulative)"),
+    Metric("promoters", "consumers", description="word of mouth live tomorrow, positive"),
+    Metric("detractors", "consumers", description="word of mouth live tomorrow, negative"),
+    Metric("kol_posts", "posts", description="organic KOL posts"),
+    Metric("kol_reach", "exposures", description="follower exposures of organic posts"),
+    Metric("kol_engagements", "engagements", description="engaged follower exposures"),
+    _money("discounts", "discounts granted on today's orders"),
+    _money("commission", "platform commission"),
+    _money("merchant_revenue", "GMV - discounts - commission"),
+    _money("margin", "merchant revenue - cost of goods"),
+    _money("campaign_cost", "campaign spend booked today (discounts and cash)"),
 )
-MONEY_COLUMNS = ("gmv", "discounts", "commission", "merchant_revenue", "margin", "campaign_cost")
+DAILY_COLUMNS = tuple(m.name for m in DAILY_METRICS)
 
 
 class CohortTable:
@@ -67,22 +103,36 @@ class CohortTable:
 
 
 class MetricsRecorder:
-    """Collects one row per day; builds the daily frame and the summary."""
+    """One row per day: flows counted during the day (:meth:`count`), stocks set when it
+    closes (:meth:`close_day`); builds the daily frame. Campaign columns (float64, in
+    the mechanisms' own units) follow the declared metrics."""
 
     def __init__(self, days: int, campaign_columns: tuple[str, ...] = ()):
-        self.rows: list[dict] = []
         self.cohorts = CohortTable(days)
         self.campaign_columns = tuple(c for c in campaign_columns if c not in DAILY_COLUMNS)
-        self.columns = DAILY_COLUMNS + self.campaign_columns
+        self.metrics = DAILY_METRICS + tuple(Metric(c, "count", "float64") for c in self.campaign_columns)
+        self.columns = tuple(m.name for m in self.metrics)
+        self.rows: list[dict] = []
+        self.today = dict.fromkeys(self.columns, 0)
 
-    def record(self, row: dict) -> None:
-        missing = set(self.columns) - row.keys()
-        if missing:
-            raise KeyError(f"daily metrics row lacks {sorted(missing)}")
+    def count(self, name: str, value: float = 1) -> None:
+        """Add ``value`` to today's ``name`` (in the metric's counting unit: fen for money)."""
+        self.today[name] += value
+
+    def close_day(self, **values: float) -> dict:
+        """Set today's stocks, append the row and start the next day; returns the row."""
+        unknown = values.keys() - self.today.keys()
+        if unknown:
+            raise KeyError(f"not a daily metric: {sorted(unknown)}")
+        row = {**self.today, **values}
         self.rows.append(row)
+        self.today = dict.fromkeys(self.columns, 0)
+        return row
 
     def frame(self) -> pd.DataFrame:
-        """Base columns (counts int64, money float64 yuan), then the campaign columns (float64)."""
+        """One row per day; each column in its declared dtype and unit."""
         frame = pd.DataFrame(self.rows, columns=list(self.columns))
-        return frame.astype({c: "float64" if c in MONEY_COLUMNS or c in self.campaign_columns else "int64"
-                             for c in self.columns})
+        for m in self.metrics:
+            if m.scale != 1.0:
+                frame[m.name] = frame[m.name] / round(1 / m.scale)
+        return frame.astype({m.name: m.dtype for m in self.metrics})

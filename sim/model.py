@@ -32,7 +32,7 @@ from agents.consumers import FRIEND_SOURCES, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_
 from agents.kol import KOL
 from agents.merchant import Merchant
 from agents.platform import Platform
-from scenarios.registry import MECHANISMS, daily_columns, load
+from scenarios.registry import daily_columns
 from sim.catalogue import Catalogue
 from sim.config import SimConfig
 from sim.ledger import OrderLedger, PaymentLedger
@@ -47,31 +47,30 @@ MARKET_PHASES = ("kol_posts", "awareness", "visits", "purchases", "satisfaction"
 BASS_PHASES = ("bass_adoption", "platform")
 
 
-def type_name(cfg) -> str:
-    """The registered option name of a mechanism's settings dataclass."""
-    return next(name for name, (cls, _) in MECHANISMS.items() if type(cfg) is cls)
-
-
 class MarketModel(mesa.Model):
     """A social-commerce market. ``MarketModel(config).run()``; one ``step()`` is one day.
 
-    ``config`` is a validated :class:`~sim.config.SimConfig`. Every draw comes
-    from ``self.streams[<phase>]``, children of one ``SeedSequence(config.seed)``;
-    Mesa's own ``self.rng`` is the ``mesa`` child.
+    ``config`` is a validated :class:`~sim.config.SimConfig`. The market (network,
+    traits, catalogue, KOL audiences) is drawn from ``self.market_streams``, children
+    of ``SeedSequence(config.market_seed)``; every daily draw from
+    ``self.streams[<phase>]``, children of ``SeedSequence(config.seed)``. Mesa's own
+    ``self.rng`` is the ``mesa`` child.
     """
 
     def __init__(self, config: SimConfig):
         config.validate()
         self.config = config
         self.streams = RandomStreams(config.seed)
+        self.market_streams = RandomStreams(config.market_seed_value)
         super().__init__(rng=self.streams["mesa"])
         self.day = 0  # days completed; step() simulates day self.day + 1
         self.phases = BASS_PHASES if config.scenario.law == "bass" else MARKET_PHASES
 
-        self.network = build_network(config.network, config.population.size, self.streams["network"])
+        market = self.market_streams
+        self.network = build_network(config.network, config.population.size, market["network"])
         self.n = self.network.n
-        self.consumers = Consumers(self.n, config.population, self.streams["traits"])
-        self.catalogue = Catalogue.generate(config.market, self.streams["catalogue"])
+        self.consumers = Consumers(self.n, config.population, market["traits"])
+        self.catalogue = Catalogue.generate(config.market, market["catalogue"])
         self.reference_price = self.catalogue.reference_price  # the market's, before the platform's price level
         if config.platform.price_level != 1.0:  # the platform's prices; unit costs stay
             cat = self.catalogue
@@ -86,9 +85,7 @@ class MarketModel(mesa.Model):
         self.merchants = [Merchant(self, m, np.flatnonzero(self.catalogue.merchant == m))
                           for m in range(config.market.merchants)]
         self._build_kols()
-        load()
-        self.mechanisms = [MECHANISMS[type_name(cfg)][1](key, cfg, self, i)
-                           for i, (key, cfg) in enumerate(config.campaign.mechanisms)]
+        self.mechanisms = [cfg.mechanism(key, cfg, self, i) for i, (key, cfg) in enumerate(config.campaign.mechanisms)]
         self.mechanism = {m.key: m for m in self.mechanisms}
 
         mk = config.market
@@ -107,7 +104,7 @@ class MarketModel(mesa.Model):
     # ------------------------------------------------------------------ set-up
     def _build_kols(self) -> None:
         kcfg = self.config.population.kols
-        self.follower_graph = build_follower_graph(kcfg, self.n, self.streams["followers"])
+        self.follower_graph = build_follower_graph(kcfg, self.n, self.market_streams["followers"])
         followers = np.diff(self.follower_graph.indptr)
         self.kol_engagement = np.minimum(1.0, KOL.engagement_for(followers, kcfg.engagement_at_1k,
                                                                  kcfg.engagement_elasticity)
@@ -128,9 +125,6 @@ class MarketModel(mesa.Model):
         self.transacted[:] = False
         self.quality_shift[:] = 0.0
         self._uniforms: dict[str, np.ndarray] = {}
-        self._today = {"new_customers": 0, "repeat_buyers": 0, "kol_posts": 0, "kol_reach": 0,
-                       "kol_engagements": 0, "gmv_cents": 0, "orders": 0, "discount_cents": 0,
-                       "commission_cents": 0, "cost_cents": 0}
 
     def uniforms(self, stream: str) -> np.ndarray:
         """Today's uniform draw of every consumer in ``stream`` (drawn once per day, length N).
@@ -188,11 +182,11 @@ class MarketModel(mesa.Model):
     def _phase_kol_posts(self) -> None:
         rng = self.streams["kol"]
         posting = [kol.index for kol in self.kols if kol.decide_post(rng)]
-        self._today["kol_posts"] = len(posting)
+        self.metrics.count("kol_posts", len(posting))
         if posting:
             engaged, reach, engagements = self.kol_exposure(posting, self.kol_engagement[posting], rng)
-            self._today["kol_reach"] = reach
-            self._today["kol_engagements"] = engagements
+            self.metrics.count("kol_reach", reach)
+            self.metrics.count("kol_engagements", engagements)
         for m in self.running_mechanisms():
             m.post_content(self)
 
@@ -367,11 +361,16 @@ class MarketModel(mesa.Model):
             self.merchants[m].book(int(orders_by[m]), int(revenue_by[m]), int(cost_by[m]))
         self._buyer_parts.append(buyers)
         self._product_parts.append(product)
-        t = self._today
-        t["new_customers"] += n_new
-        t["repeat_buyers"] += n_orders - n_new
-        for key in ("gmv_cents", "orders", "discount_cents", "commission_cents", "cost_cents"):
-            t[key] += totals[key]
+        count = self.metrics.count
+        count("new_customers", n_new)
+        count("repeat_buyers", n_orders - n_new)
+        count("orders", totals["orders"])
+        count("gmv", totals["gmv_cents"])
+        count("discounts", totals["discount_cents"])
+        count("commission", totals["commission_cents"])
+        revenue = totals["gmv_cents"] - totals["discount_cents"] - totals["commission_cents"]
+        count("merchant_revenue", revenue)
+        count("margin", revenue - totals["cost_cents"])
         orders = Orders(day=self.day, channel=channel, who=who, product=product, quantity=quantity,
                         value_cents=value, discounts=discounts, coupon_owner=coupon_owner, new_customer=new)
         for m in self.mechanisms:
@@ -435,33 +434,23 @@ class MarketModel(mesa.Model):
 
     # ------------------------------------------------------------------ metrics
     def _record_day(self) -> None:
-        c, t = self.consumers, self._today
+        c = self.consumers
         active = np.flatnonzero(c.active)
         first = c.first_purchase_day[active]
         self.metrics.cohorts.add_active(self.day, first[first >= 0])
         promoters, detractors = c.talking(self.day + 1)
-        revenue = t["gmv_cents"] - t["discount_cents"] - t["commission_cents"]
         buyers = np.concatenate(self._buyer_parts) if self._buyer_parts else self._buyers
-        row = dict.fromkeys(self.metrics.campaign_columns, 0)
         spend_before = sum(m.spent_cents for m in self.mechanisms)
         for m in self.mechanisms:
             for key, value in m.close_day().items():
-                if key in row:
-                    row[key] += value
+                if key in self.metrics.campaign_columns:  # summary-only keys stay out of the daily table
+                    self.metrics.count(key, value)
         spent = spend_before - self._spent_yesterday
         self._spent_yesterday = spend_before
-        row.update({
-            "day": self.day, "gmv": t["gmv_cents"] / 100, "orders": t["orders"],
-            "buyers": len(np.unique(buyers)), "new_customers": t["new_customers"],
-            "repeat_buyers": t["repeat_buyers"], "active_users": len(active),
-            "aware": self.n_aware, "adopters": self.n_adopters, "churned": self.n_churned,
-            "promoters": int(promoters.sum()), "detractors": int(detractors.sum()),
-            "kol_posts": t["kol_posts"], "kol_reach": t["kol_reach"], "kol_engagements": t["kol_engagements"],
-            "discounts": t["discount_cents"] / 100, "commission": t["commission_cents"] / 100,
-            "merchant_revenue": revenue / 100, "margin": (revenue - t["cost_cents"]) / 100,
-            "campaign_cost": spent / 100,
-        })
-        self.metrics.record(row)
+        self.metrics.close_day(
+            day=self.day, buyers=len(np.unique(buyers)), active_users=len(active), aware=self.n_aware,
+            adopters=self.n_adopters, churned=self.n_churned, promoters=int(promoters.sum()),
+            detractors=int(detractors.sum()), campaign_cost=spent)
 
     def summary(self) -> dict:
         """Run totals and KPIs (money in yuan, retention as shares, ``None`` where undefined)."""
@@ -470,7 +459,7 @@ class MarketModel(mesa.Model):
         margin_cents = led.merchant_revenue_cents - led.cost_cents
         return {
             "scenario": self.config.scenario.name, "law": self.config.scenario.law,
-            "seed": self.config.seed, "days": self.day, "population": self.n,
+            "seed": self.config.seed, "market_seed": self.config.market_seed_value, "days": self.day, "population": self.n,
             "platform": self.config.platform.name,
             "network": self.network.kind, "mean_degree": round(float(self.network.mean_degree), 4),
             "gmv": led.gmv_cents / 100, "orders": orders, "customers": self.n_adopters,
@@ -478,6 +467,8 @@ class MarketModel(mesa.Model):
             "retention_d1": coh.retention(1), "retention_d7": coh.retention(7),
             "retention_d30": coh.retention(30),
             "aware": self.n_aware, "churned": self.n_churned,
+            "repeat_customers": int((self.consumers.n_orders >= 2).sum()),
+            "active_customers_at_end": self.n_adopters - self.n_churned,
             "merchant_revenue": led.merchant_revenue_cents / 100,
             "platform_commission": led.commission_cents / 100,
             "discounts": led.discount_cents / 100, "merchant_margin": margin_cents / 100,

@@ -33,15 +33,19 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from sim.config import KOLConfig, NetworkConfig
 from sim.errors import ConfigError
 
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.config import KOLConfig, NetworkConfig
+
 __all__ = [
+    "NETWORKS",
+    "NETWORK_KINDS",
     "SocialNetwork",
     "build_network",
     "load_network_file",
@@ -377,8 +381,62 @@ def _holme_kim(n: int, k: float, triad_prob: float, rng: np.random.Generator) ->
     return edges.T
 
 
-# --------------------------------------------------------------------------- public API
-def build_network(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> SocialNetwork:
+# --------------------------------------------------------------------------- the registry
+def _drawn(edges_of: Callable) -> Callable:
+    """A registry entry from a generator of tie end-points ``edges_of(cfg, n, k, rng)``
+    (or ``(edges, community)``): checks ``n`` and ``k``, builds the network."""
+
+    def build(cfg: "NetworkConfig", n: int, rng: np.random.Generator) -> SocialNetwork:
+        if cfg.mean_degree >= n:
+            raise ConfigError("network.mean_degree", cfg.mean_degree, f"must be < population.size={n}")
+        edges = edges_of(cfg, n, float(cfg.mean_degree), rng)
+        edges, community = edges if isinstance(edges, tuple) else (edges, None)
+        net = SocialNetwork.from_edges(edges[0], edges[1], n, kind=cfg.kind, community=community)
+        if net.n_edges == 0:
+            raise ConfigError("network.mean_degree", cfg.mean_degree, "graph has no ties; raise network.mean_degree")
+        return net
+
+    return build
+
+
+def _complete(cfg: "NetworkConfig", n: int, rng: np.random.Generator) -> SocialNetwork:
+    return SocialNetwork(n=n, kind="complete", adjacency=None, degree=np.full(n, n - 1, np.int32))
+
+
+def _sbm_blocks(cfg: "NetworkConfig", n: int, k: float, rng: np.random.Generator):
+    if cfg.communities > n // 2:
+        raise ConfigError("network.communities", cfg.communities,
+                          f"must be <= population.size/2={n // 2} (each community needs >= 2 consumers)")
+    return _sbm(n, k, cfg.communities, cfg.mixing, rng)
+
+
+class NetworkKind(NamedTuple):
+    """One entry of :data:`NETWORKS`: how to build the graph and what it is (docs, demo)."""
+
+    build: Callable[["NetworkConfig", int, np.random.Generator], SocialNetwork]
+    description: str
+
+
+#: The network generators, ``network.kind`` -> entry. ``NETWORK_KINDS``, the table in
+#: ``docs/model.md`` and the demo's list derive from it (tests check the docs).
+NETWORKS: dict[str, NetworkKind] = {
+    "barabasi_albert": NetworkKind(_drawn(lambda c, n, k, rng: _barabasi_albert(n, k, rng)),
+                                   "preferential attachment: hubs, short paths"),
+    "watts_strogatz": NetworkKind(_drawn(lambda c, n, k, rng: _watts_strogatz(n, k, c.rewire_prob, rng)),
+                                  "rewired ring lattice: clustered, small world"),
+    "erdos_renyi": NetworkKind(_drawn(lambda c, n, k, rng: _erdos_renyi(n, k, rng)),
+                               "uniform random ties: no hubs, no clustering"),
+    "holme_kim": NetworkKind(_drawn(lambda c, n, k, rng: _holme_kim(n, k, c.triad_prob, rng)),
+                             "preferential attachment with triangle closure (networkx; slow above 10^5)"),
+    "sbm": NetworkKind(_drawn(_sbm_blocks), "stochastic block model: equal communities (社群), a share of ties between"),
+    "complete": NetworkKind(_complete, "everyone is everyone's friend (the Bass law's graph; never materialized)"),
+    "file": NetworkKind(lambda cfg, n, rng: load_network_file(cfg.path),
+                        "your own edge list (.csv, .parquet) or .graphml; population.size is taken from it"),
+}
+NETWORK_KINDS: tuple[str, ...] = tuple(NETWORKS)
+
+
+def build_network(cfg: "NetworkConfig", n: int, rng: np.random.Generator) -> SocialNetwork:
     """The friendship network of ``n`` consumers for ``cfg.kind``, drawn from ``rng``.
 
     ``kind == "file"`` reads ``cfg.path`` and ignores ``n``. Raises
@@ -386,37 +444,9 @@ def build_network(cfg: NetworkConfig, n: int, rng: np.random.Generator) -> Socia
     n/2 communities, or a generator that would give no ties at all.
     """
     cfg.validate()
-    if cfg.kind == "file":
-        return load_network_file(cfg.path)
-    if isinstance(n, bool) or int(n) != n or n < 2:
+    if cfg.kind != "file" and (isinstance(n, bool) or int(n) != n or n < 2):
         raise ConfigError("population.size", n, "must be an integer >= 2")
-    n = int(n)
-    if cfg.kind == "complete":
-        return SocialNetwork(n=n, kind="complete", adjacency=None,
-                             degree=np.full(n, n - 1, np.int32))
-    k = float(cfg.mean_degree)
-    if k >= n:
-        raise ConfigError("network.mean_degree", cfg.mean_degree, f"must be < population.size={n}")
-    community = None
-    if cfg.kind == "barabasi_albert":
-        edges = _barabasi_albert(n, k, rng)
-    elif cfg.kind == "watts_strogatz":
-        edges = _watts_strogatz(n, k, cfg.rewire_prob, rng)
-    elif cfg.kind == "erdos_renyi":
-        edges = _erdos_renyi(n, k, rng)
-    elif cfg.kind == "holme_kim":
-        edges = _holme_kim(n, k, cfg.triad_prob, rng)
-    elif cfg.kind == "sbm":
-        if cfg.communities > n // 2:
-            raise ConfigError("network.communities", cfg.communities,
-                              f"must be <= population.size/2={n // 2} (each community needs >= 2 consumers)")
-        edges, community = _sbm(n, k, cfg.communities, cfg.mixing, rng)
-    else:  # pragma: no cover - validate() rejects unknown kinds
-        raise ConfigError("network.kind", cfg.kind, "unknown network kind")
-    net = SocialNetwork.from_edges(edges[0], edges[1], n, kind=cfg.kind, community=community)
-    if net.n_edges == 0:
-        raise ConfigError("network.mean_degree", cfg.mean_degree, "graph has no ties; raise network.mean_degree")
-    return net
+    return NETWORKS[cfg.kind].build(cfg, int(n), rng)
 
 
 def _bad(path, what: str) -> ConfigError:
@@ -568,7 +598,7 @@ def load_network_file(path: str | Path) -> SocialNetwork:
     return net
 
 
-def build_follower_graph(cfg: KOLConfig, n: int, rng: np.random.Generator) -> sp.csr_matrix:
+def build_follower_graph(cfg: "KOLConfig", n: int, rng: np.random.Generator) -> sp.csr_matrix:
     """Directed follower edges: a (cfg.count, n) 0/1 CSR, row k = consumers following KOL k.
 
     Followers of KOL k: f_k = follower_min x (1 + Pareto(follower_alpha)), capped at

@@ -43,6 +43,14 @@ def _json_safe(value):
     return value
 
 
+def read_json(path: str | Path) -> dict | None:
+    """A JSON file's content, or None if it is missing or unreadable (e.g. cut short)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def write_json(data: dict, path: str | Path) -> Path:
     text = json.dumps(_json_safe(data), indent=2, ensure_ascii=False) + "\n"
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

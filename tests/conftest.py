@@ -13,7 +13,7 @@ PYTHON = sys.executable
 
 def small_config(**overrides):
     """A validated SimConfig for a small, fast market (2,000 consumers, 60 days)."""
-    from sim.config import build_config
+    from sim.build import build_config
 
     data = {"seed": 1, "days": 60, "population": {"size": 2000}}
     for key, value in overrides.items():
@@ -25,7 +25,7 @@ def small_config(**overrides):
 
 
 def bass_config(size: int, p: float, q: float, days: int, seed: int, network: dict | None = None):
-    from sim.config import build_config
+    from sim.build import build_config
 
     return build_config(
         seed=seed, days=days, scenario={"name": "bass", "law": "bass"},

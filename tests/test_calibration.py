@@ -14,7 +14,7 @@ import statistics
 import pytest
 
 from conftest import REPO
-from sim.config import build_config
+from sim.build import build_config
 from sim.model import MarketModel
 
 SEEDS = (0, 1, 2)

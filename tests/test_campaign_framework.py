@@ -112,7 +112,7 @@ def test_community_target_needs_communities_in_the_network():
 
 
 def test_budget_pays_the_longest_affordable_prefix_and_then_stops():
-    model = MarketModel(small_config(days=5, campaign={"quality_incident": {"budget": 10.0}}))
+    model = MarketModel(small_config(days=5, campaign={"quality_incident": {"budget": 10.0, "start_day": 1}}))
     mech = model.mechanisms[0]
     paid = mech.pay(model, np.array([1, 2, 3, 4]), np.array([400, 400, 300, 100]), "reward")
     assert paid.tolist() == [True, True, False, False]  # 8 yuan paid; the 3rd would overshoot
@@ -124,7 +124,7 @@ def test_budget_pays_the_longest_affordable_prefix_and_then_stops():
 
 def test_targeting_by_segment_and_new_users():
     model = MarketModel(small_config(days=5, campaign={
-        "seg": {"mechanism": "quality_incident", "target": "segment", "segment_trait": "budget",
+        "seg": {"mechanism": "quality_incident", "start_day": 1, "target": "segment", "segment_trait": "budget",
                 "segment_min_quantile": 0.5}}))
     mech = model.mechanisms[0]
     idx = np.arange(model.n)

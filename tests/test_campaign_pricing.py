@@ -303,7 +303,7 @@ def test_hydra_path_builds_the_option_with_its_defaults(option):
     with initialize_config_module(config_module="conf", version_base="1.3"):
         cfg = compose(config_name="config", overrides=[f"campaign={option}", "days=40", "population.size=1000"])
     config = to_sim_config(cfg)
-    settings_cls = MECHANISMS[option][0]
+    settings_cls = MECHANISMS[option].settings
     assert config.campaign.mechanisms == ((option, settings_cls()),)  # the YAML holds the dataclass defaults
     summary = MarketModel(config).run().summary()
     assert summary["campaigns"] == [option] and "pricing_by_option" in summary

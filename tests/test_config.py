@@ -2,7 +2,8 @@
 
 import pytest
 
-from sim.config import SimConfig, build_config
+from sim.build import build_config
+from sim.config import SimConfig
 from sim.errors import ConfigError
 
 

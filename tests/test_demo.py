@@ -19,7 +19,7 @@ from conftest import PYTHON, REPO
 from experiments.demo import glue, views
 from experiments.demo.glue import (AWARE, CHURNED, CUSTOMER, MAX_VIEW_NODES, UNAWARE, Controls, DemoModel,
                                    consumer_states, retention_so_far, sample_consumers)
-from sim.config import build_config
+from sim.build import build_config
 from sim.model import MarketModel
 
 SMALL = 600  # consumers: the whole network is drawn, the layout takes ~0.2 s

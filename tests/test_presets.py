@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, small_config
-from sim.config import SOCIAL_FEATURES, PlatformConfig, build_config
+from sim.build import build_config
+from sim.config import SOCIAL_FEATURES, PlatformConfig
 from sim.errors import ConfigError
 from sim.model import MarketModel
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, small_config
-from sim.config import build_config
+from sim.build import build_config
 from sim.errors import ConfigError
 from sim.evaluation import evaluate
 from sim.model import MarketModel
@@ -163,7 +163,7 @@ def test_every_scenario_produces_a_non_empty_report(tmp_path):
     """All scenarios side by side (one seed, small and short): one comparison report holds them all."""
     from experiments.compare import compare
 
-    result = compare(ALL, seeds=1, overrides=["population.size=1000", "days=25"], jobs=2, out=tmp_path,
+    result = compare(ALL, seeds=1, overrides=["population.size=1000", "days=35"], jobs=2, out=tmp_path,
                      progress=False)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert len(html) > 10_000 and html.count("data:image/png;base64,") >= 5
