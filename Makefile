@@ -1,4 +1,4 @@
-# socialsim: make install | run | test | test-slow | bench | clean
+# socialsim: make install | run | test | test-slow | bench | demo | clean
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -30,6 +30,7 @@ install: $(STAMP)
 
 DEMO_STAMP := $(VENV)/.demo-installed
 DEMO_HOST ?= 127.0.0.1
+PRESET ?=
 DEMO_PORT ?= 8765
 
 # The demo's extra (Solara, playwright) and Solara's front-end files in the venv (offline pages).
@@ -38,17 +39,21 @@ $(DEMO_STAMP): $(STAMP) pyproject.toml scripts/fetch_solara_assets.py
 
 demo-install: $(DEMO_STAMP)
 
-# The live browser demo on http://$(DEMO_HOST):$(DEMO_PORT) (127.0.0.1 only unless DEMO_HOST=0.0.0.0).
+# The live browser demo on http://$(DEMO_HOST):$(DEMO_PORT) (127.0.0.1 only unless DEMO_HOST=0.0.0.0);
+# PRESET=file.yaml applies a preset file of overrides before the sidebar's.
 demo: $(DEMO_STAMP)
-	SOLARA_TELEMETRY_MIXPANEL_ENABLE=false $(PY) -m solara run experiments.demo.app \
+	SOLARA_TELEMETRY_MIXPANEL_ENABLE=false SOCIALSIM_PRESET=$(PRESET) $(PY) -m solara run experiments.demo.app \
 	  --host $(DEMO_HOST) --port $(DEMO_PORT) --production --no-open
 
 run: $(STAMP)
 	$(PY) -m experiments.run $(ARGS)
 
+# The suite on every core (pytest-xdist; a test file's tests stay on one worker).
 test: $(STAMP)
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n auto --dist loadfile $(ARGS)
 
+# The heavy checks, one at a time: the demo server, the benchmarks, the documented commands
+# that take minutes, the memory estimate at 10^6 consumers, a sweep killed again and again.
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow $(ARGS)
 

@@ -109,7 +109,7 @@ def write_report(out_dir: str | Path) -> list[Path]:
     lines += ["", "![Daily GMV](gmv.png)", "", "![Cumulative adopters](adopters.png)", "",
               "![Retention](retention.png)", "",
               "Files: `metrics.parquet` (one row per day), `summary.json`, `retention.parquet`, "
-              "`cohorts.parquet`, `.hydra/config.yaml`.", ""]
+              "`cohorts.parquet`, `config.yaml`.", ""]
     report = atomic_write(out / "report.md", lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"))
     return plots + [report]
 

@@ -1,13 +1,13 @@
-"""Intervals over seeds for ``experiments.compare``.
+"""Intervals over seeds for ``experiments.compare``, from ``scipy.stats``.
 
 Each seed is one independent replication of the market, so a KPI measured over
 seeds is a sample of its distribution over random markets. The interval of its
-mean is Student's t-interval:
+mean is Student's t-interval (``scipy.stats.t.interval``):
 
     mean ± t_{(1+level)/2, n-1} · s / √n,   s = sample standard deviation (ddof = 1),
 
-with n the number of seeds where the KPI is defined (missing values — ``None``
-or NaN, e.g. CAC when no customer was gained — are dropped, not counted as 0).
+with n the number of seeds where the KPI is defined (missing values, ``None``,
+NaN or inf, e.g. CAC when no customer was gained, are dropped, not counted as 0).
 
 * n = 0: no interval (``mean_interval`` returns ``None``).
 * n = 1: the mean is the value, and the interval is undefined (``low`` and
@@ -17,24 +17,23 @@ or NaN, e.g. CAC when no customer was gained — are dropped, not counted as 0).
 Paired comparison under common random numbers: seed s is the same market in
 every scenario, so scenario B is compared with scenario A through the per-seed
 differences d_s = B_s − A_s (over the seeds where both are defined), and the
-t-interval of their mean. The pairing removes the market-to-market noise that
-both share; the difference is *distinguishable* from zero when its interval
-excludes 0 (a two-sided paired t-test at 1 − level). With n < 2, or an
-undefined interval, it is not distinguishable.
+t-interval of their mean (the interval of ``scipy.stats.ttest_rel``). The
+difference is *distinguishable* from zero when its interval excludes 0 (a
+two-sided paired t-test at 1 − level); with n < 2 it is not.
 """
 
 from __future__ import annotations
 
-import math
+import warnings
 from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
-from scipy import stats as _st
+from scipy import stats
 
 
 class Interval(NamedTuple):
-    """``mean`` and the t-interval ``[low, high]`` over ``n`` non-missing values."""
+    """``mean`` and the t-interval ``[low, high]`` over ``n`` non-missing values (units of the values)."""
 
     mean: float
     low: float | None
@@ -56,71 +55,62 @@ class Difference(NamedTuple):
     distinguishable: bool
 
 
-def _values(values: Iterable) -> np.ndarray:
-    """Floats with ``None``/NaN/inf dropped."""
-    out = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
-    return out[np.isfinite(out)]
-
-
-def t_quantile(level: float, n: int) -> float:
-    """t_{(1+level)/2, n-1}: the two-sided critical value for n values."""
-    _check_level(level)
-    return float(_st.t.ppf((1 + level) / 2, n - 1))
-
-
-def _check_level(level: float) -> None:
+def check_level(level: float) -> None:
     if not 0 < level < 1:
         raise ValueError(f"level={level!r}: must be in (0, 1)")
 
 
-def mean_interval(values: Iterable, level: float = 0.95) -> Interval | None:
-    """``(mean, low, high, n)`` of the non-missing ``values``; ``None`` if there are none.
+def as_floats(values: Iterable) -> np.ndarray:
+    """The values as floats, ``None`` as NaN."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 
-    With one value ``low`` and ``high`` are ``None`` (no spread can be estimated).
-    """
-    _check_level(level)
-    x = _values(values)
-    n = len(x)
-    if n == 0:
+
+def t_interval(mean, sem, n, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` of the t-interval (``scipy.stats.t.interval``, arrays or scalars):
+    zero-width where ``sem`` is 0, NaN where n < 2."""
+    mean, sem, n = np.asarray(mean, dtype=float), np.asarray(sem, dtype=float), np.asarray(n)
+    low, high = stats.t.interval(level, np.maximum(n - 1, 1), loc=mean, scale=np.where(sem > 0, sem, 1.0))
+    defined = (n >= 2) & np.isfinite(sem)
+    return (np.where(defined, np.where(sem > 0, low, mean), np.nan),
+            np.where(defined, np.where(sem > 0, high, mean), np.nan))
+
+
+def mean_interval(values: Iterable, level: float = 0.95) -> Interval | None:
+    """``(mean, low, high, n)`` of the finite ``values``; ``None`` if there are none.
+    With one value ``low`` and ``high`` are ``None`` (no spread can be estimated)."""
+    check_level(level)
+    x = as_floats(values)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
         return None
     mean = float(x.mean())
-    if n == 1:
+    if x.size == 1:
         return Interval(mean, None, None, 1)
-    half = t_quantile(level, n) * float(x.std(ddof=1)) / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n)
+    low, high = t_interval(mean, 0.0 if np.ptp(x) == 0 else x.std(ddof=1) / np.sqrt(x.size), x.size, level)
+    return Interval(mean, float(low), float(high), int(x.size))
 
 
 def paired_difference(a: Iterable, b: Iterable, level: float = 0.95) -> Difference | None:
     """The mean of b_s − a_s over the pairs where both are defined, its t-interval, n, and
     whether the interval excludes 0. ``None`` if no pair is defined."""
-    _check_level(level)
-    a = np.array([np.nan if v is None else float(v) for v in a], dtype=float)
-    b = np.array([np.nan if v is None else float(v) for v in b], dtype=float)
+    a, b = as_floats(a), as_floats(b)
     if a.shape != b.shape:
         raise ValueError(f"paired values need equal lengths, got {len(a)} and {len(b)}")
     both = np.isfinite(a) & np.isfinite(b)
-    interval = mean_interval(b[both] - a[both], level)
-    if interval is None:
+    iv = mean_interval(b[both] - a[both], level)
+    if iv is None:
         return None
-    low, high = interval.low, interval.high
-    distinguishable = low is not None and (low > 0 or high < 0)
-    return Difference(interval.mean, low, high, interval.n, bool(distinguishable))
+    return Difference(*iv, distinguishable=iv.low is not None and (iv.low > 0 or iv.high < 0))
 
 
 def band(matrix: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-column mean and t-interval of a (seeds × points) array, NaN ignored.
-
-    Columns with fewer than two values get a NaN band (and a NaN mean if empty).
-    """
-    _check_level(level)
+    """Per-column mean and t-interval of a (seeds × points) array, NaN ignored: a plot's band.
+    Columns with fewer than two values get a NaN band (and a NaN mean if empty)."""
+    check_level(level)
     m = np.asarray(matrix, dtype=float)
-    ok = np.isfinite(m)
-    n = ok.sum(axis=0)
-    filled = np.where(ok, m, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = filled.sum(axis=0) / n
-        dev = np.where(ok, m - mean, 0.0)
-        sd = np.sqrt((dev ** 2).sum(axis=0) / (n - 1))
-        t = _st.t.ppf((1 + level) / 2, np.maximum(n - 1, 1))
-        half = np.where(n >= 2, t * sd / np.sqrt(n), np.nan)
-    return mean, mean - half, mean + half
+    n = np.isfinite(m).sum(axis=0)
+    with warnings.catch_warnings():  # empty columns: NaN, said by the docstring, not by a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(m, axis=0)
+        sem = np.nanstd(m, axis=0, ddof=1) / np.sqrt(n)
+    return (mean, *t_interval(mean, sem, n, level))

@@ -29,13 +29,11 @@ import statistics
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_module
-
-from experiments.run import to_sim_config
+from experiments.batch import compose
 from scenarios.registry import load
 from sim.model import MarketModel
 
-PLATFORMS = ("default", "taobao", "jd", "pinduoduo", "xiaohongshu", "douyin", "community_groupbuy")
+PLATFORMS = ("generic", "taobao", "jd", "pinduoduo", "xiaohongshu", "douyin", "community_groupbuy")
 
 #: measure -> campaign overrides (Hydra) it needs
 CAMPAIGNS = {
@@ -53,15 +51,13 @@ CAMPAIGNS = {
 def config(platform: str, measure: str, size: int, days: int, seed: int, extra=()):
     overrides = [f"platform={platform}", f"population.size={size}", f"days={days}", f"seed={seed}",
                  *CAMPAIGNS[measure], *extra]
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        return to_sim_config(compose(config_name="config", overrides=overrides))
+    return compose(overrides).config
 
 
 def measure(platform: str, what: str, size: int, days: int, seed: int, extra=()) -> dict | None:
     option = CAMPAIGNS[what][0].split("=")[1] if CAMPAIGNS[what] else None
     feature = load()[option].feature if option else None
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        features = compose(config_name="config", overrides=[f"platform={platform}"]).platform.social_features
+    features = compose([f"platform={platform}"]).config.platform.social_features
     if feature is not None and feature not in features:
         return None
     model = MarketModel(config(platform, what, size, days, seed, extra)).run()
@@ -110,9 +106,7 @@ def scenario_table(size: int, seeds: list[int]) -> dict:
     for name in SCENARIOS:
         runs = []
         for seed in seeds:
-            with initialize_config_module(config_module="conf", version_base="1.3"):
-                cfg = to_sim_config(compose(config_name="config", overrides=[
-                    f"scenario={name}", f"population.size={size}", f"seed={seed}"]))
+            cfg = compose([f"scenario={name}", f"population.size={size}", f"seed={seed}"]).config
             result = evaluate(cfg)
             s, b = result.model.summary(), result.baseline.summary()
             f, fb = result.model.metrics.frame(), result.baseline.metrics.frame()
@@ -168,7 +162,7 @@ def sweep(size: int, days: int, seeds: list[int]) -> None:
     print(f"| platform key | D1 | D7 | D30 | visit CVR | customers | orders / customer |  ({size:,} x {days} days, "
           f"seeds {seeds})")
     for label, extra in rows:
-        runs = [measure("default", "baseline", size, days, seed, extra) for seed in seeds]
+        runs = [measure("generic", "baseline", size, days, seed, extra) for seed in seeds]
         m = {k: mean([r[k] for r in runs]) for k in runs[0]}
         print(f"| {label} | {m['retention_d1']:.1%} | {m['retention_d7']:.1%} | {m['retention_d30']:.2%} | "
               f"{m['visit_cvr']:.1%} | {m['customers']:,.0f} | {m['orders_per_customer']:.2f} |", flush=True)
@@ -185,7 +179,7 @@ def kol_tiers(seeds: list[int], size: int = 100_000, days: int = 60) -> None:
     print(f"| engagement_at_1k, elasticity | nano | micro | mid | mega |  ({size:,} x {days} days, seeds {seeds})")
     for at1k, el in KOL_CANDIDATES:
         extra = [f"population.kols.engagement_at_1k={at1k}", f"population.kols.engagement_elasticity={el}"]
-        runs = [measure("default", "kol_seeding", size, days, seed, extra) for seed in seeds]
+        runs = [measure("generic", "kol_seeding", size, days, seed, extra) for seed in seeds]
         tiers = {t: mean([r["kol_engagement_by_tier"][t] for r in runs]) for t in ("nano", "micro", "mid", "mega")}
         n_mega = sum(r["kol_sponsored_by_tier"]["mega"] for r in runs)
         print(f"| {at1k}, {el} | " + " | ".join("—" if v is None else f"{v:.2%}" for v in tiers.values())

@@ -41,7 +41,10 @@ def schema() -> type:
             fields.append((f.name, hints[f.name], dataclasses.field(default=f.default)))
         else:
             fields.append((f.name, hints[f.name], dataclasses.field(default_factory=f.default_factory)))
-    return dataclasses.make_dataclass("SimSchema", fields)
+    return dataclasses.make_dataclass("SimSchema", fields, module=__name__)
+
+
+SimSchema = schema()  # a module attribute, so that configs typed by it pickle (Hydra's launchers)
 
 
 @functools.cache
@@ -88,26 +91,28 @@ _TYPE_WORDS = (("Integer", "must be an integer"), ("Float", "must be a number"),
 
 def config_error(err: OmegaConfBaseException, prefix: str = "", root: type | None = None,
                  key: str | None = None) -> ConfigError:
-    """One-line :class:`ConfigError` from an OmegaConf error: the full key (``prefix`` in
-    front; ``key``, if given, is the key as the user wrote it), the value, and what is
-    allowed; for an unknown key, the nearest known one among the fields of the config
-    dataclasses under ``root`` (default: :func:`schema`)."""
-    where = str(err.full_key or err.key or "")
-    full = key or ".".join(p for p in (prefix, where) if p)
+    """One-line :class:`ConfigError` from an OmegaConf error: the key (``prefix`` in front;
+    ``key`` overrides it with the key as the user wrote it), the value, and what is
+    allowed; for an unknown key, the nearest known one among the fields under ``root``
+    (the dataclass the error's keys are relative to; default :func:`schema`)."""
+    where = [p for p in str(err.full_key or err.key or "").split(".") if p]
+    full = key or ".".join([*filter(None, [prefix]), *where])
     if isinstance(err, ConfigKeyError) or "not in" in str(err.msg):
-        parts = [p for p in where.split(".") if p]
-        return ConfigError(full, err.value, unknown_key_hint(full, len(prefix.split(".")) * bool(prefix)
-                                                             + len(parts) - 1, root))
+        return ConfigError(full, err.value, unknown_key_hint(full, where, root))
     text = str(err.msg or err).splitlines()[0]
     allowed = next((words for marker, words in _TYPE_WORDS if marker in text), text)
     return ConfigError(full, err.value, allowed)
 
 
-def unknown_key_hint(key: str, bad: int, root: type | None = None) -> str:
-    """``unknown key; did you mean ...?`` for ``key`` whose part number ``bad`` is unknown:
-    the key with that part replaced by the nearest known name (or the known names)."""
+def unknown_key_hint(key: str, where: list[str], root: type | None = None) -> str:
+    """What to say of ``key`` whose last part in ``where`` (key parts relative to ``root``)
+    is unknown: ``did you mean <key with the nearest known name>?``, or the known names."""
     parts = key.split(".")
-    known = known_keys(parts[:bad], root)
+    n = len(where)
+    bad = next((i for i in range(n - 1, len(parts)) if parts[i - n + 1:i + 1] == where), len(parts) - 1)
+    known = known_keys(where[:-1], root)
+    if where[:1] == ["campaign"] and n == 2 and where[1] in known:
+        return f"the campaign option {where[1]} is not selected: add campaign={where[1]} (or campaign=[...,{where[1]}])"
     near = difflib.get_close_matches(parts[bad], known, n=1, cutoff=0.6)
     if near:
         return f"unknown key; did you mean {'.'.join([*parts[:bad], near[0], *parts[bad + 1:]])}?"
@@ -115,18 +120,19 @@ def unknown_key_hint(key: str, bad: int, root: type | None = None) -> str:
 
 
 def known_keys(path: list[str], root: type | None = None) -> list[str]:
-    """The keys directly under ``path`` (key parts from the top) in the config dataclasses;
-    under ``campaign``, the options, then an option's settings (keyed by option name)."""
-    if root is None and path[:1] == ["campaign"]:
-        options = load()
-        if len(path) == 1:
-            return sorted(options)
-        cls, path = (options[path[1]].settings if path[1] in options else None), path[2:]
-    elif root is not None and path[:1] == ["campaign"] and len(path) >= 2:
-        cls, path = root, path[2:]  # a campaign entry built from its own settings class
-    else:
-        cls = root or schema()
-    for part in path:
+    """The keys directly under ``path`` (key parts) in the dataclass ``root`` (default:
+    :func:`schema`); under ``campaign``, the options, then an option's settings."""
+    cls = root or schema()
+    for i, part in enumerate(path):
+        if part == "campaign" and cls is not None and "campaign" in {f.name for f in dataclasses.fields(cls)}:
+            options = load()
+            if i + 1 == len(path):
+                return sorted(options)
+            cls = options[path[i + 1]].settings if path[i + 1] in options else None
+            for sub in path[i + 2:]:
+                hint = typing.get_type_hints(cls).get(sub) if cls is not None else None
+                cls = hint if dataclasses.is_dataclass(hint) else None
+            break
         hint = typing.get_type_hints(cls).get(part) if cls is not None else None
         cls = hint if dataclasses.is_dataclass(hint) else None
     return sorted(f.name for f in dataclasses.fields(cls)) if cls is not None else []

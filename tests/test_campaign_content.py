@@ -231,14 +231,10 @@ def test_bad_parameters_are_refused_by_name(option, settings, key):
 # --------------------------------------------------------------------------- Hydra
 @pytest.mark.parametrize("option", ["kol_seeding", "livestream", "koc_reviews"])
 def test_hydra_option_composes_to_the_documented_defaults(option):
-    from hydra import compose, initialize_config_module
-
-    from experiments.run import to_sim_config
+    from experiments.batch import compose
     from scenarios.registry import MECHANISMS
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"campaign={option}", "population.size=1000", "days=20"])
-    sim = to_sim_config(cfg)
+    sim = compose([f"campaign={option}", "population.size=1000", "days=20"]).config
     ((key, settings),) = sim.campaign.mechanisms
     assert key == option
     assert settings == MECHANISMS[option].settings()  # the YAML holds the dataclass defaults

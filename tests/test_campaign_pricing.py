@@ -295,14 +295,10 @@ def test_products_outside_the_catalogue_are_refused_by_name():
 # ------------------------------------------------------------------ Hydra
 @pytest.mark.parametrize("option", OPTIONS)
 def test_hydra_path_builds_the_option_with_its_defaults(option):
-    from hydra import compose, initialize_config_module
-
-    from experiments.run import to_sim_config
+    from experiments.batch import compose
     from scenarios.registry import MECHANISMS
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"campaign={option}", "days=40", "population.size=1000"])
-    config = to_sim_config(cfg)
+    config = compose([f"campaign={option}", "days=40", "population.size=1000"]).config
     settings_cls = MECHANISMS[option].settings
     assert config.campaign.mechanisms == ((option, settings_cls()),)  # the YAML holds the dataclass defaults
     summary = MarketModel(config).run().summary()
@@ -310,15 +306,10 @@ def test_hydra_path_builds_the_option_with_its_defaults(option):
 
 
 def test_hydra_path_two_options_and_an_override():
-    from hydra import compose, initialize_config_module
+    from experiments.batch import compose
 
-    from experiments.run import to_sim_config
-
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["campaign=[discount,threshold_discount]",
-                                                       "campaign.threshold_discount.off=20",
-                                                       "campaign.discount.rate=0.25"])
-    config = to_sim_config(cfg)
+    config = compose(["campaign=[discount,threshold_discount]", "campaign.threshold_discount.off=20",
+                      "campaign.discount.rate=0.25"]).config
     assert config.campaign.keys == ("discount", "threshold_discount")
     settings = dict(config.campaign.mechanisms)
     assert settings["threshold_discount"].off == 20.0 and settings["discount"].rate == 0.25

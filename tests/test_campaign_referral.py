@@ -183,14 +183,10 @@ def test_start_after_end_is_refused():
 
 
 def test_hydra_composes_campaign_referral_with_the_dataclass_defaults():
-    from hydra import compose, initialize_config_module
-
-    from experiments.run import to_sim_config
+    from experiments.batch import compose
     from scenarios.referral import Referral, ReferralConfig
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["campaign=referral", "campaign.referral.inviter_reward=15"])
-    sim = to_sim_config(cfg)
+    sim = compose(["campaign=referral", "campaign.referral.inviter_reward=15"]).config
     (key, settings), = sim.campaign.mechanisms
     assert key == "referral" and isinstance(settings, ReferralConfig)
     assert settings == ReferralConfig(inviter_reward=15.0)  # the YAML says what the dataclass says

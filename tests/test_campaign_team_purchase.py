@@ -238,15 +238,11 @@ def test_products_beyond_the_catalogue_are_refused():
 
 
 def test_hydra_composes_the_yaml_defaults():
-    from hydra import compose, initialize_config_module
-
-    from experiments.run import to_sim_config
+    from experiments.batch import compose
     from scenarios.team_purchase import CommunityGroupBuyConfig, TeamPurchaseConfig
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        one = to_sim_config(compose(config_name="config", overrides=["campaign=team_purchase"]))
-        both = to_sim_config(compose(config_name="config", overrides=[
-            "campaign=[team_purchase,community_groupbuy]", "campaign.team_purchase.team_size=3"]))
+    one = compose(["campaign=team_purchase"]).config
+    both = compose(["campaign=[team_purchase,community_groupbuy]", "campaign.team_purchase.team_size=3"]).config
     assert one.campaign.mechanisms == (("team_purchase", TeamPurchaseConfig()),)
     assert both.campaign.keys == ("team_purchase", "community_groupbuy")
     assert both.campaign.mechanisms[0][1].team_size == 3

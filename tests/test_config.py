@@ -4,7 +4,10 @@ import pytest
 
 from sim.build import build_config
 from sim.config import SimConfig
+
 from sim.errors import ConfigError
+
+from conftest import REPO
 
 
 def test_defaults_are_valid():
@@ -65,53 +68,107 @@ def test_ints_are_accepted_for_floats_and_nested_groups_merge_with_defaults():
 
 
 def _compose(overrides=()):
-    from hydra import compose, initialize_config_module
+    from experiments.batch import compose
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        return compose(config_name="config", overrides=list(overrides))
+    return compose(list(overrides)).config
 
 
-def test_yaml_defaults_equal_the_dataclass_defaults():
-    """conf/*/default.yaml and the dataclasses say the same thing (no drift)."""
-    from experiments.run import to_sim_config
+def test_the_composed_defaults_are_the_dataclass_defaults():
+    """The dataclasses are the one source of defaults: composing nothing gives them."""
+    assert _compose() == build_config(scenario={"description": "The baseline market, no campaign."})
 
-    cfg = to_sim_config(_compose())
-    assert cfg == build_config(days=180, scenario={"description": "The baseline market, no campaign."})
+
+def _yaml_files():
+    return sorted(p for p in (REPO / "conf").rglob("*.yaml") if p.parent.name not in ("conf", "launcher"))
+
+
+@pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_preset_files_hold_only_values_that_differ_from_the_defaults(path):
+    """conf/ holds presets: a key set to its default (from the dataclasses) is a copy that can drift."""
+    import yaml
+
+    from scenarios.registry import load
+    from sim.build import schema
+
+    data = yaml.safe_load(path.read_text()) or {}
+    data.pop("defaults", None)
+    header = path.read_text().splitlines()[0]
+    if header.startswith("# @package campaign."):
+        option = header.split(".")[-1]
+        data = {"campaign": {option: data}}
+    elif "_global_" not in header:
+        data = {path.parent.name: data}
+    defaults = build_config().as_dict()
+    options = load()
+
+    def same(node, default, where):
+        for key, value in node.items():
+            if isinstance(value, dict) and isinstance(default.get(key), dict):
+                same(value, default[key], f"{where}{key}.")
+            elif key in default:
+                assert value != default[key] or (where, key) == ("scenario.", "name"), f"{where}{key} = default"
+
+    campaign = data.pop("campaign", {}) or {}
+    same(data, defaults, "")
+    for option, values in campaign.items():
+        same(values or {}, build_config(campaign={option: {}}).as_dict()["campaign"][option], f"campaign.{option}.")
+    assert schema() and options  # the schema and the options the YAML is checked against exist
 
 
 @pytest.mark.parametrize("override", [
     "network=barabasi_albert", "network=watts_strogatz", "network=erdos_renyi", "network=holme_kim",
     "network=sbm", "network=complete", "scenario=bass", "scenario=default", "scenario=referral_team_launch",
+    "platform=generic",
 ])
 def test_every_config_option_composes_into_a_valid_config(override):
-    from experiments.run import to_sim_config
-
-    cfg = to_sim_config(_compose([override]))
+    cfg = _compose([override])
     group, option = override.split("=")
     if group == "network":
         assert cfg.network.kind == option
+    elif group == "platform":
+        assert cfg.platform.name == option
     else:
         assert cfg.scenario.name == option
 
 
-def test_scenario_bass_presets_the_complete_graph_but_the_command_line_wins():
-    from experiments.run import to_sim_config
+def test_every_network_kind_is_an_option_and_in_the_docs():
+    """The network registry is the one list: the config options and docs/model.md derive from it."""
+    from experiments.batch import HydraContext
+    from sim.network import NETWORK_KINDS
 
-    bass = to_sim_config(_compose(["scenario=bass"]))
+    with HydraContext() as loader:
+        assert sorted(loader.get_group_options("network")) == sorted(NETWORK_KINDS)
+    model = (REPO / "docs" / "model.md").read_text()
+    for kind in NETWORK_KINDS:
+        assert f"| `{kind}` |" in model, kind
+
+
+def test_scenario_bass_presets_the_complete_graph_but_the_command_line_wins():
+    bass = _compose(["scenario=bass"])
     assert bass.scenario.law == "bass" and bass.network.kind == "complete"
     assert bass.market.merchants == 1 and bass.market.products_per_merchant == 1
     assert bass.population.kols.count == 0
-    on_ba = to_sim_config(_compose(["scenario=bass", "network=barabasi_albert", "days=10"]))
+    on_ba = _compose(["scenario=bass", "network=barabasi_albert", "days=10"])
     assert on_ba.network.kind == "barabasi_albert" and on_ba.days == 10
 
 
 def test_a_scenario_can_run_several_campaigns_and_the_command_line_can_too():
-    from experiments.run import to_sim_config
-
-    cfg = to_sim_config(_compose(["scenario=referral_team_launch"]))
+    cfg = _compose(["scenario=referral_team_launch"])
     assert cfg.campaign.keys == ("referral", "team_purchase")
     assert cfg.days == 90
-    cli = to_sim_config(_compose(["campaign=[coupon,kol_seeding]", "campaign.coupon.value=15"]))
+    cli = _compose(["campaign=[coupon,kol_seeding]", "campaign.coupon.value=15"])
     assert cli.campaign.keys == ("coupon", "kol_seeding")
     assert cli.campaign.mechanisms[0][1].value == 15.0
-    assert to_sim_config(_compose(["scenario=referral_team_launch", "campaign=none"])).campaign.keys == ()
+    assert _compose(["scenario=referral_team_launch", "campaign=none"]).campaign.keys == ()
+
+
+def test_a_config_round_trips_through_as_dict():
+    cfg = build_config(campaign={"referral": {"inviter_reward": 3}, "c2": {"mechanism": "coupon", "value": 4}},
+                       network={"kind": "sbm"}, market_seed=5)
+    assert build_config(cfg.as_dict()) == cfg and hash(build_config(cfg.as_dict())) == hash(cfg)
+
+
+def test_a_variant_option_extends_its_option_and_is_typed():
+    cfg = _compose(["campaign=referral_fraud", "campaign.referral.inviter_reward=3"])
+    (key, settings), = cfg.campaign.mechanisms
+    assert key == "referral" and settings.fraud_share == 0.4 and settings.inviter_reward == 3.0

@@ -345,3 +345,18 @@ def test_vue_widget_libraries_are_below_2():
 
     for package in ("ipyvue", "ipyvuetify"):
         assert int(version(package).split(".")[0]) < 2, f"{package} {version(package)}: pin {package}<2"
+
+
+def test_a_preset_file_sets_the_market_under_every_choice(tmp_path, monkeypatch):
+    """``make demo PRESET=file.yaml``: the file's overrides come first, the sidebar's after them."""
+    from experiments.demo import glue
+
+    preset = tmp_path / "market.yaml"
+    preset.write_text("network: sbm\ndiffusion.imitation: 0.25\npopulation: {kols: {count: 3}}\n")
+    monkeypatch.setattr(glue, "PRESET", str(preset))
+    monkeypatch.setattr(glue, "_COMPOSED", {})
+    config, _ = glue.build_demo_config(glue.Controls(size=SMALL))
+    assert config.network.kind == "sbm" and config.diffusion.imitation == 0.25
+    assert config.population.kols.count == 3 and config.population.size == SMALL  # the sidebar's size wins
+    config, _ = glue.build_demo_config(glue.Controls(size=SMALL, network="erdos_renyi"))
+    assert config.network.kind == "erdos_renyi"  # a control moved off "scenario" wins over the file

@@ -18,18 +18,15 @@ PRESETS = ("taobao", "jd", "pinduoduo", "xiaohongshu", "douyin", "community_grou
 
 
 def _compose(overrides=()):
-    from hydra import compose, initialize_config_module
+    from experiments.batch import compose
 
-    from experiments.run import to_sim_config
-
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        return to_sim_config(compose(config_name="config", overrides=list(overrides)))
+    return compose(list(overrides)).config
 
 
 def test_every_preset_has_a_file_and_the_default_is_the_generic_platform():
     files = {p.stem for p in (REPO / "conf" / "platform").glob("*.yaml")}
-    assert files == {"default", *PRESETS}
-    assert _compose().platform == PlatformConfig()
+    assert files == set(PRESETS)  # the generic platform is the dataclass defaults (no file)
+    assert _compose().platform == PlatformConfig() == _compose(["platform=generic"]).platform
 
 
 @pytest.mark.parametrize("preset", PRESETS)

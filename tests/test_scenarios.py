@@ -32,12 +32,9 @@ ALL = sorted(p.stem for p in (REPO / "conf" / "scenario").glob("*.yaml"))
 
 
 def _compose(overrides=()):
-    from hydra import compose, initialize_config_module
+    from experiments.batch import compose
 
-    from experiments.run import to_sim_config
-
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        return to_sim_config(compose(config_name="config", overrides=list(overrides)))
+    return compose(list(overrides)).config
 
 
 def test_the_scenario_list_is_complete():

@@ -70,9 +70,11 @@ def test_slurm_launcher_config_composes():
     """conf/hydra/launcher/slurm.yaml (the documented SLURM settings) composes, without SLURM."""
     if _submitit is not None:
         pytest.skip(f"submitit launcher not installed ({_submitit} missing): pip install -e '.[cluster]'")
-    from hydra import compose, initialize_config_module
+    from hydra import compose
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
+    from experiments.batch import HydraContext
+
+    with HydraContext():
         cfg = compose(config_name="config", overrides=["hydra/launcher=slurm", "hydra.launcher.partition=cpu"],
                       return_hydra_config=True)
     launcher = cfg.hydra.launcher

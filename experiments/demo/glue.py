@@ -2,9 +2,11 @@
 
 Nothing here imports Solara, so the unit tests (``tests/test_demo.py``) run
 without the demo's extra dependencies, and the simulation core stays free of
-Solara and Hydra: the demo composes a named scenario with Hydra
-(:func:`compose_data`), turns it into a :class:`~sim.config.SimConfig` with
-:func:`experiments.run.to_sim_config` and wraps :class:`~sim.model.MarketModel`.
+Solara and Hydra: the demo composes a named scenario through the pipeline
+(:func:`experiments.batch.compose_data`, after the preset file named by
+``SOCIALSIM_PRESET``, which ``make demo PRESET=file.yaml`` sets), turns it into a
+:class:`~sim.config.SimConfig` with :func:`sim.build.build_config` and wraps
+:class:`~sim.model.MarketModel`.
 
 * :class:`Controls` — the values of the sidebar; :data:`CONTROL_KEYS` says which
   config key each one sets.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -34,10 +37,12 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import shortest_path
 
+from sim.build import build_config
 from sim.config import SimConfig
 from sim.errors import ConfigError
 from sim.evaluation import baseline_config, incremental
 from sim.model import MarketModel
+from sim.network import NETWORK_KINDS
 
 # --------------------------------------------------------------------------- choices
 #: Consumers drawn in the network view, at most (the issue: "at most about 1,000").
@@ -51,10 +56,12 @@ def _option_names(group: str) -> list[str]:
 
 #: Named scenarios (``conf/scenario``), the first is the demo's default.
 SCENARIOS = ["referral_team_launch"] + [s for s in _option_names("scenario") if s != "referral_team_launch"]
-#: Platform presets; "scenario" keeps the scenario's own, "generic" is ``platform=default``.
-PLATFORMS = ["scenario", "generic"] + [p for p in _option_names("platform") if p != "default"]
-#: Network kinds (``network=file`` needs a file, not offered); "scenario" keeps the scenario's.
-NETWORKS = ["scenario", "barabasi_albert", "watts_strogatz", "erdos_renyi", "holme_kim", "sbm", "complete"]
+#: Platform presets; "scenario" keeps the scenario's own, "generic" is the default platform.
+PLATFORMS = ["scenario", "generic"] + _option_names("platform")
+#: Network kinds from the registry (``network=file`` needs a file, not offered); "scenario" keeps the scenario's.
+NETWORKS = ["scenario", *(k for k in NETWORK_KINDS if k != "file")]
+#: A preset file of overrides applied before the controls' (``make demo PRESET=file.yaml``).
+PRESET = os.environ.get("SOCIALSIM_PRESET") or None
 #: Campaign choices: "scenario" keeps the scenario's campaigns; any other replaces them
 #: (as ``campaign=[...]`` does on the command line).
 CAMPAIGNS: dict[str, tuple[str, ...] | None] = {
@@ -70,7 +77,7 @@ CAMPAIGNS: dict[str, tuple[str, ...] | None] = {
 }
 
 #: Campaign sliders: (control, campaign key, setting). A slider moved off its default
-#: (the option's default in ``conf/campaign/``) sets its key when a campaign of exactly
+#: (the option's default, its settings dataclass) sets its key when a campaign of exactly
 #: that key is in force (from the scenario or the Campaign choice), as
 #: ``campaign.<key>.<setting>=<value>`` would on the command line. A slider left at its
 #: default leaves the scenario's own value (festival_peak's coupon is ¥20 off ¥100).
@@ -100,7 +107,7 @@ for _control, _key, _setting in CAMPAIGN_SETTINGS:
 @dataclass(frozen=True)
 class Controls:
     """The sidebar's values. Defaults: a referral + team purchase launch, 5,000 consumers,
-    campaign values as in ``conf/campaign/``."""
+    campaign values at the options' defaults."""
 
     preset: str = SCENARIOS[0]
     platform: str = "scenario"
@@ -119,7 +126,7 @@ class Controls:
         """The Hydra overrides of the preset, platform, network, campaign, size and seed."""
         out = [f"scenario={self.preset}"]
         if self.platform != "scenario":
-            out.append(f"platform={'default' if self.platform == 'generic' else self.platform}")
+            out.append(f"platform={self.platform}")
         if self.network != "scenario":
             out.append(f"network={self.network}")
         options = CAMPAIGNS[self.campaign]
@@ -146,20 +153,16 @@ _COMPOSED: dict[tuple[str, ...], dict] = {}
 
 
 def compose_data(overrides: tuple[str, ...]) -> dict:
-    """The composed Hydra config (``conf/config.yaml`` + overrides) as a plain dict (a copy).
+    """The composed config (the preset, then ``overrides``) as plain simulation keys (a copy).
 
     Hydra's global state is not thread-safe and Solara serves each browser tab
     from its own thread: composing is serialized, and each result cached."""
+    from experiments import batch
+
     with _HYDRA_LOCK:
         data = _COMPOSED.get(overrides)
         if data is None:
-            from hydra import compose, initialize_config_module
-            from omegaconf import OmegaConf
-
-            with initialize_config_module(config_module="conf", version_base="1.3"):
-                cfg = compose(config_name="config", overrides=list(overrides))
-            data = OmegaConf.to_container(cfg, resolve=True)
-            _COMPOSED[overrides] = data
+            data = _COMPOSED[overrides] = batch.compose_data(list(overrides), PRESET)
     return copy.deepcopy(data)
 
 
@@ -170,8 +173,6 @@ def build_demo_config(controls: Controls) -> tuple[SimConfig, list[str]]:
     A campaign the chosen platform lacks is dropped (the command line would
     refuse the run); a slider value a campaign refuses is replaced by the
     campaign's own value. Any other refusal raises :class:`ConfigError`."""
-    from experiments.run import to_sim_config
-
     data = compose_data(controls.overrides())
     campaign = data.get("campaign") or {}
     original = copy.deepcopy(campaign)
@@ -183,7 +184,7 @@ def build_demo_config(controls: Controls) -> tuple[SimConfig, list[str]]:
     notices: list[str] = []
     for _ in range(2 * len(campaign) + 2):
         try:
-            return to_sim_config(data), notices
+            return build_config(data), notices
         except ConfigError as err:
             parts = err.key.split(".")
             if parts[0] != "campaign" or len(parts) < 2 or parts[1] not in campaign:
