@@ -1,9 +1,11 @@
 """Consumers: one population held as numpy arrays, one array per attribute.
 
 Consumers are too many to be Python objects. Traits are drawn once from the
-``population`` config; state changes day by day through the vectorized phases
-of :class:`~sim.model.MarketModel`. Index ``i`` is the same consumer in every
-array and in the network.
+``population`` config; state changes day by day through the consumer's rules, vectorized
+functions over these arrays (``agents/hearing.py``, ``visiting.py``, ``buying.py``,
+``judging.py``, ``talking.py``, ``churning.py``), applied in the phases of
+:class:`~sim.model.MarketModel`. Index ``i`` is the same consumer in every array and in
+the network.
 """
 
 from __future__ import annotations
@@ -63,11 +65,6 @@ class Consumers:
     def adopted(self) -> np.ndarray:
         """Ever bought."""
         return self.first_purchase_day >= 0
-
-    def talking(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """Promoters and detractors whose word of mouth is live on ``day``."""
-        live = self.wom_until >= day
-        return live & (self.wom_sign > 0), live & (self.wom_sign < 0)
 
 
 def _relative(trust: np.ndarray) -> np.ndarray:

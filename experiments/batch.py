@@ -656,8 +656,12 @@ def _results(jobs: list[Job], folder: Path, workers: int) -> Iterator[dict]:
     from joblib.externals.loky import get_reusable_executor
     from joblib.externals.loky.process_executor import TerminatedWorkerError
 
-    # Killed workers leave loky's semaphores to the resource tracker, which would warn on stderr.
+    import warnings
+
+    # Killed workers leave loky's semaphores to the resource tracker, which would warn on stderr;
+    # a reused executor whose idle workers timed out restarts them, with a warning: both are noise.
     os.environ.setdefault("PYTHONWARNINGS", "ignore:resource_tracker:UserWarning")
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given")
     queue = iter(jobs)
     executor = get_reusable_executor(max_workers=workers, initializer=_watch_parent, initargs=(os.getpid(),))
     pending: dict = {}

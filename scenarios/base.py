@@ -108,6 +108,9 @@ class Mechanism:
     settings: ClassVar[type[CampaignSettings]] = CampaignSettings
     feature: ClassVar[str | None] = None
     family: ClassVar[str] = "campaign"
+    #: Hooks this mechanism acts on outside its window (or after its budget ran out): every
+    #: other hook is called only while it runs (``MarketModel.mechanisms_for``).
+    outside_window: ClassVar[frozenset[str]] = frozenset()
     #: daily metric columns this mechanism adds (summed over mechanisms of a run)
     DAILY: ClassVar[tuple[str, ...]] = ()
 

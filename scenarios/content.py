@@ -154,6 +154,7 @@ class ContentMechanism(Mechanism):
 
 class KOLMechanism(ContentMechanism):
     """Sponsored content by selected KOLs: selection, fees, fatigue, tiers, attribution."""
+    outside_window = frozenset({"end_day"})
 
     FORMAT_MULTIPLIER: ClassVar[float] = 1.0
 
@@ -248,6 +249,7 @@ class KOLMechanism(ContentMechanism):
 @register
 class KOLSeeding(KOLMechanism):
     """Sponsored posts (种草) by selected KOLs, ``posts_per_week`` each, evenly spread."""
+    outside_window = frozenset({"end_day", "on_orders"})
     option = "kol_seeding"
     settings = KOLSeedingConfig
     feature = "kol_seeding"  # the platform must offer it (platform.social_features)
@@ -310,6 +312,7 @@ class KOLSeeding(KOLMechanism):
 @register
 class Livestream(KOLMechanism):
     """Livestream selling (直播带货): sessions every ``every_days`` days; viewers get an offer."""
+    outside_window = frozenset({"end_day", "on_orders"})
     option = "livestream"
     settings = LivestreamConfig
     feature = "livestream"  # the platform must offer it (platform.social_features)
@@ -392,6 +395,7 @@ class Livestream(KOLMechanism):
 @register
 class KOCReviews(ContentMechanism):
     """Cash for reviews (晒单) by satisfied buyers: p' = 1 - (1 - p)(1 - u r / (r + h))."""
+    outside_window = frozenset({"end_day"})
     option = "koc_reviews"
     settings = KOCReviewsConfig
     feature = "koc_reviews"  # the platform must offer it (platform.social_features)

@@ -50,6 +50,7 @@ class FestivalConfig(CampaignSettings):
 
 @register
 class Festival(Mechanism):
+    outside_window = frozenset({"on_orders"})
     option = "festival"
     settings = FestivalConfig
     family = "event"

@@ -35,6 +35,7 @@ class QualityIncidentConfig(CampaignSettings):
 
 @register
 class QualityIncident(Mechanism):
+    outside_window = frozenset({"on_orders"})
     option = "quality_incident"
     settings = QualityIncidentConfig
     family = "event"

@@ -143,6 +143,7 @@ class NewUserSubsidyConfig(CampaignSettings):
 class PricingMechanism(Mechanism):
     """What the pricing options share: product scope, announcements, cost and margin
     accounting on the orders that carry this mechanism's discount, and the family summary."""
+    outside_window = frozenset({"on_orders"})
 
     family = "pricing"
     DAILY = PRICING_DAILY
@@ -303,6 +304,7 @@ class Discount(PricingMechanism):
 class ThresholdDiscount(PricingMechanism):
     """满减: ``off`` yuan off orders whose paid amount reaches ``threshold``; visitors
     below it top up (凑单) when buying q units lowers what one unit costs."""
+    outside_window = frozenset({"on_orders", "ration"})
     option = "threshold_discount"
     settings = ThresholdDiscountConfig
 
@@ -365,6 +367,7 @@ class ThresholdDiscount(PricingMechanism):
 @register
 class Coupon(PricingMechanism):
     """Coupons issued to targeted consumers and redeemed through the model's wallet."""
+    outside_window = frozenset({"on_orders", "ration"})
     option = "coupon"
     settings = CouponConfig
 
@@ -424,6 +427,7 @@ class Coupon(PricingMechanism):
 @register
 class FlashSale(PricingMechanism):
     """秒杀: one unit at ``rate`` off, ``stock`` units per flash product per day, in a random order."""
+    outside_window = frozenset({"on_orders", "ration"})
     option = "flash_sale"
     settings = FlashSaleConfig
 

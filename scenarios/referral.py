@@ -90,6 +90,7 @@ class ReferralConfig(CampaignSettings):
 
 @register
 class Referral(Mechanism):
+    outside_window = frozenset({"adjust_churn", "end_day", "on_orders", "ration"})
     option = "referral"
     settings = ReferralConfig
     feature = "referral"  # the platform must offer it (platform.social_features)

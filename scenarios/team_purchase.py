@@ -120,6 +120,7 @@ class TeamPurchase(Mechanism):
     """Group-buy (拼团). Open teams are held as arrays (one row per team):
     product, opener, opening day, deadline (days, fractional), members so far
     and the member ids (``team_size`` columns, -1 = empty seat)."""
+    outside_window = frozenset({"end_day", "ration", "take_deferred"})
     option = "team_purchase"
     settings = TeamPurchaseConfig
     feature = "team_purchase"  # the platform must offer it (platform.social_features)
@@ -357,6 +358,7 @@ class TeamPurchase(Mechanism):
 @register
 class CommunityGroupBuy(Mechanism):
     """Community group-buy (社区团购) run by group leaders (团长) who earn commission."""
+    outside_window = frozenset({"end_day", "on_orders", "ration"})
     option = "community_groupbuy"
     settings = CommunityGroupBuyConfig
     feature = "community_groupbuy"  # the platform must offer it (platform.social_features)

@@ -1,34 +1,31 @@
-"""The market: a ``mesa.Model`` whose step is one day of vectorized phases.
+"""The market: a ``mesa.Model`` whose step is one day, a table of phases and hooks.
 
-Phase order of one day (law ``market``), fixed:
+The day is data (:data:`MARKET_DAY`, or :data:`BASS_DAY` for the Bass law): each
+:class:`Phase` names the model method that runs it and the campaign hook called after
+it. The consumer's rules — hearing, visiting, choosing and buying, judging, talking,
+churning — are vectorized functions over the population arrays in ``agents/``; the
+phases here apply them to the model's state (the clock and the world: network,
+ledger, wallet, metrics).
 
-1. ``kol_posts``      KOLs decide to post; engaged followers become aware.
-2. ``awareness``      innovation (platform traffic, ads) + imitation (word of mouth).
-3. ``visits``         aware, not churned consumers visit the platform (active users).
-4. ``purchases``      each visitor sees one product and buys it or not (logit).
-5. ``satisfaction``   buyers compare realized quality with their expectation.
-6. ``word_of_mouth``  satisfied buyers may promote, dissatisfied ones may warn.
-7. ``churn``          customers churn with a daily hazard.
-8. ``platform``       merchants and platform book the day; traffic is re-allocated.
-
-Law ``bass`` replaces phases 1-7 by one: ``bass_adoption`` (a non-adopter buys
-with probability p + q x share of its neighbours who bought; once only).
-Campaign mechanisms (``scenarios/``) hook into the day at fixed points:
-``start_day`` (before 1), ``post_content`` (after 1), ``outreach`` (after 2),
-``adjust_offer`` / ``ration`` / ``take_deferred`` (in 4), ``on_orders`` (whenever
-orders are booked), ``adjust_sharing`` (in 6) and ``end_day`` (after 7).
-The equations are in ``docs/model.md``.
+Campaign mechanisms (``scenarios/``) act through hooks: ``start_day``,
+``post_content``, ``outreach`` and ``end_day`` (after their phases, from the table),
+``adjust_offer``, ``ration``, ``take_deferred`` and ``on_orders`` (in purchases),
+``adjust_sharing`` (in word of mouth) and ``adjust_churn`` (in churn). Every hook is
+called through :meth:`MarketModel.mechanisms_for`: a mechanism acts while it runs
+(in its window, budget left), or outside its window for the hooks it names in
+``outside_window``. The equations are in ``docs/model.md``.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
 
 import mesa
 import numpy as np
-from scipy.special import ndtri
 from tqdm.auto import tqdm
 
-from agents.consumers import FRIEND_SOURCES, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
+from agents import buying, churning, hearing, judging, talking, visiting
+from agents.consumers import SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
 from agents.kol import KOL
 from agents.merchant import Merchant
 from agents.platform import Platform
@@ -42,9 +39,31 @@ from sim.offer import Offer, Orders
 from sim.streams import RandomStreams
 from sim.wallet import Wallet
 
-MARKET_PHASES = ("kol_posts", "awareness", "visits", "purchases", "satisfaction",
-                 "word_of_mouth", "churn", "platform")
-BASS_PHASES = ("bass_adoption", "platform")
+
+class Phase(NamedTuple):
+    """One step of the day: ``run`` names the model method (``_phase_<run>``; None: no
+    work of the model's own), ``hook`` the mechanisms' hook called after it (or None)."""
+
+    run: str | None
+    hook: str | None = None
+
+
+#: One day of the market, in order.
+MARKET_DAY = (
+    Phase(None, "start_day"),              # open windows, drop coupons, quality shocks
+    Phase("kol_posts", "post_content"),    # KOLs post; engaged followers hear; sponsored content
+    Phase("awareness", "outreach"),        # broadcast and word of mouth; invitations, team shares
+    Phase("visits"),                       # aware, not churned consumers visit
+    Phase("purchases"),                    # each visitor sees a product and buys or not
+    Phase("satisfaction"),                 # buyers judge what they bought
+    Phase("word_of_mouth"),                # buyers promote or warn
+    Phase("churn", "end_day"),             # customers leave; teams and coupons expire
+    Phase("platform"),                     # merchants and platform book the day, re-allocate traffic
+)
+#: One day of the Bass law: adoption replaces the consumer's rules.
+BASS_DAY = (Phase(None, "start_day"), Phase("bass_adoption"), Phase("platform"))
+#: The phases' names, in order (the market's day).
+MARKET_PHASES = tuple(p.run for p in MARKET_DAY if p.run)
 
 
 def estimated_peak_bytes(config: SimConfig) -> int:
@@ -77,7 +96,8 @@ class MarketModel(mesa.Model):
         self.market_streams = RandomStreams(config.market_seed_value)
         super().__init__(rng=self.streams["mesa"])
         self.day = 0  # days completed; step() simulates day self.day + 1
-        self.phases = BASS_PHASES if config.scenario.law == "bass" else MARKET_PHASES
+        self.schedule = BASS_DAY if config.scenario.law == "bass" else MARKET_DAY
+        self.phases = tuple(p.run for p in self.schedule if p.run)
 
         market = self.market_streams
         self.network = build_network(config.network, config.population.size, market["network"])
@@ -102,10 +122,8 @@ class MarketModel(mesa.Model):
         self.mechanism = {m.key: m for m in self.mechanisms}
 
         mk = config.market
-        # Customer visit probability by days since the last purchase (index 0 = the day after).
-        since = np.arange(config.days + 2)
-        self._customer_visit = (mk.customer_visit_floor + (mk.customer_visit_peak - mk.customer_visit_floor)
-                                * np.exp(-since / mk.visit_decay_days))
+        self.customer_visit = visiting.customer_visit_curve(mk.customer_visit_floor, mk.customer_visit_peak,
+                                                            mk.visit_decay_days, config.days)
         self.n_aware = self.n_adopters = self.n_churned = 0
         self._spent_yesterday = 0
         self._adopter_friends: np.ndarray | None = None  # Bass law: friends who bought
@@ -150,20 +168,35 @@ class MarketModel(mesa.Model):
             u = self._uniforms[stream] = self.streams[stream].random(self.n)
         return u
 
-    def running_mechanisms(self) -> list:
-        return [m for m in self.mechanisms if m.running(self.day)]
+    def mechanisms_for(self, hook: str) -> list:
+        """The mechanisms whose ``hook`` acts today: those running (in their window, budget
+        left), and those that name the hook in ``outside_window`` (coupons that outlive
+        their campaign, attribution windows, teams that expire after it)."""
+        return [m for m in self.mechanisms if hook in m.outside_window or m.running(self.day)]
+
+    def hook(self, name: str, *args) -> None:
+        """Call hook ``name`` of every mechanism it acts for today."""
+        for m in self.mechanisms_for(name):
+            getattr(m, name)(self, *args)
+
+    def adjust(self, name: str, value, *args):
+        """Pass ``value`` through hook ``name`` of every mechanism it acts for today."""
+        for m in self.mechanisms_for(name):
+            value = getattr(m, name)(self, *args, value)
+        return value
 
     # ------------------------------------------------------------------ clock
     def step(self) -> None:
-        """Simulate one day: every phase in order, then record the day's metrics."""
+        """Simulate one day: the schedule's phases and hooks in order, then record the day."""
         if self.day >= self.config.days:
             raise RuntimeError(f"the run is over: days={self.config.days}")
         self.day += 1
         self._reset_today()
-        for m in self.running_mechanisms():
-            m.start_day(self)
-        for phase in self.phases:
-            getattr(self, f"_phase_{phase}")()
+        for phase in self.schedule:
+            if phase.run:
+                getattr(self, f"_phase_{phase.run}")()
+            if phase.hook:
+                self.hook(phase.hook)
         self._record_day()
 
     def run(self, progress: bool = False) -> "MarketModel":
@@ -200,27 +233,21 @@ class MarketModel(mesa.Model):
             engaged, reach, engagements = self.kol_exposure(posting, self.kol_engagement[posting], rng)
             self.metrics.count("kol_reach", reach)
             self.metrics.count("kol_engagements", engagements)
-        for m in self.running_mechanisms():
-            m.post_content(self)
 
     def kol_exposure(self, kols: list[int] | np.ndarray, engagement: np.ndarray,
                      rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
-        """Posts by KOLs ``kols`` reach their followers; each engages with the KOL's
-        ``engagement`` probability. Engaged followers are touched today and, if
-        unaware, become aware (source KOL). Returns (engaged consumers, reach, engagements)."""
+        """Posts by KOLs ``kols`` reach their followers (``agents.hearing.engaged_followers``).
+        Engaged followers are touched today and, if unaware, hear of the market (source
+        KOL). Returns (engaged consumers, reach, engagements)."""
         c = self.consumers
-        rows = self.follower_graph[np.asarray(kols)]
-        exposed = rows.indices
-        rate = np.repeat(np.asarray(engagement, dtype=np.float64), np.diff(rows.indptr))
-        engaged_edges = rng.random(len(exposed)) < rate
-        engaged = np.unique(exposed[engaged_edges])
+        engaged, reach, engagements = hearing.engaged_followers(self.follower_graph, kols, engagement, rng)
         c.kol_touch_day[engaged] = self.day
         self._make_aware(engaged[~c.aware[engaged]], SOURCE_KOL)
-        return engaged, len(exposed), int(engaged_edges.sum())
+        return engaged, reach, engagements
 
     def _word_of_mouth_shares(self) -> None:
         """Shares of each consumer's neighbours promoting and warning today."""
-        promoters, detractors = self.consumers.talking(self.day)
+        promoters, detractors = talking.talking(self.consumers.wom_until, self.consumers.wom_sign, self.day)
         self.positive_share = self.network.neighbour_share(promoters)
         self.negative_share = self.network.neighbour_share(detractors)
 
@@ -228,23 +255,18 @@ class MarketModel(mesa.Model):
         c, d = self.consumers, self.config.diffusion
         self._word_of_mouth_shares()
         candidates = np.flatnonzero(~c.aware)
-        u = self.uniforms("awareness")[candidates]
-        p_i = d.innovation * self.config.platform.traffic_multiplier * c.ads_factor[candidates]
-        q_i = d.imitation * c.friends_factor[candidates] * self.positive_share[candidates]
-        new = u < np.minimum(1.0, p_i + q_i)
-        from_ads = u < p_i
+        p_i = hearing.broadcast_hazard(d.innovation, self.config.platform.traffic_multiplier, c.ads_factor[candidates])
+        q_i = hearing.word_of_mouth_hazard(d.imitation, c.friends_factor[candidates], self.positive_share[candidates])
+        new, from_ads = hearing.hear(self.uniforms("awareness")[candidates], p_i, q_i)
         self._make_aware(candidates[new], np.where(from_ads[new], SOURCE_ADS, SOURCE_FRIENDS))
-        for m in self.running_mechanisms():
-            m.outreach(self)
 
     def _phase_visits(self) -> None:
         c, mk = self.consumers, self.config.market
         eligible = np.flatnonzero(c.aware & ~c.churned)
-        last = c.last_purchase_day[eligible]
-        prob = np.where(last >= 0, self._customer_visit[np.maximum(self.day - last - 1, 0)],
-                        mk.prospect_visit_prob)
-        prob[(c.aware_day[eligible] == self.day) | (c.kol_touch_day[eligible] == self.day)
-             | self.visit_boost[eligible]] = 1.0
+        forced = ((c.aware_day[eligible] == self.day) | (c.kol_touch_day[eligible] == self.day)
+                  | self.visit_boost[eligible])
+        prob = visiting.visit_probability(c.last_purchase_day[eligible], self.day, self.customer_visit,
+                                          mk.prospect_visit_prob, forced)
         visitors = eligible[self.uniforms("visits")[eligible] < prob]
         c.active[visitors] = True
         self._visitors = visitors
@@ -260,33 +282,23 @@ class MarketModel(mesa.Model):
         prob = self.purchase_probability(np.repeat(who[matched], n_products),
                                          np.tile(np.arange(n_products), len(matched))).reshape(-1, n_products)
         best = np.full(len(who), -1)
-        best[matched] = np.where(prob.max(axis=1) > 0, prob.argmax(axis=1), -1)
+        best[matched] = buying.best_matches(prob)
         return self.platform.show(u, best)
 
     def purchase_probability(self, who: np.ndarray, product: np.ndarray, unit_price: np.ndarray | None = None,
                              utility_shift: np.ndarray | float = 0.0, quantity: np.ndarray | int = 1) -> np.ndarray:
         """Logit purchase probability of consumers ``who`` for ``product`` at ``unit_price``
-        (yuan, default the list price), 0 if ``unit_price x quantity`` exceeds their budget."""
-        c, mk, cat = self.consumers, self.config.market, self.catalogue
+        (yuan, default the list price), 0 if ``unit_price x quantity`` exceeds their budget
+        (``agents.buying``)."""
+        c, cat = self.consumers, self.catalogue
         price = cat.list_price[product] if unit_price is None else unit_price
-        ref = self.reference_price
-        # Trust in today's source: own experience for customers, else the KOL or the first source.
-        satisfied = c.satisfied_last[who]
-        src = c.aware_source[who]
-        trust = np.where(np.isin(src, FRIEND_SOURCES), c.trust_friends[who],
-                         np.where(src == SOURCE_KOL, c.trust_kol[who], c.trust_ads[who]))
-        trust = np.where(c.kol_touch_day[who] == self.day, c.trust_kol[who], trust)
-        trust = np.where(satisfied >= 0, satisfied.astype(np.float64), trust)
-        utility = (mk.base_utility
-                   + mk.quality_weight * (cat.quality[product] - c.quality_expectation[who])
-                   - c.price_sensitivity[who] * (price - ref) / ref
-                   + mk.social_proof_weight * self.positive_share[who]
-                   - mk.negative_wom_weight * self.negative_share[who]
-                   + mk.source_trust_weight * trust
-                   + self.config.platform.platform_trust
-                   + utility_shift)
-        prob = 1.0 / (1.0 + np.exp(-utility))
-        return np.where(price * quantity <= c.budget[who], prob, 0.0)
+        trust = buying.trust_in_source(c.aware_source[who], c.trust_friends[who], c.trust_kol[who], c.trust_ads[who],
+                                       c.kol_touch_day[who] == self.day, c.satisfied_last[who])
+        utility = buying.purchase_utility(
+            self.config.market, cat.quality[product], c.quality_expectation[who], c.price_sensitivity[who], price,
+            self.reference_price, self.positive_share[who], self.negative_share[who], trust,
+            self.config.platform.platform_trust, utility_shift)
+        return buying.purchase_probability(utility, price * quantity, c.budget[who])
 
     def _apply_wallet(self, offer: Offer) -> None:
         """Valid coupons in the visitors' wallets apply when the order reaches their threshold
@@ -306,21 +318,19 @@ class MarketModel(mesa.Model):
     def _phase_purchases(self) -> None:
         who = self._visitors[~self.transacted[self._visitors]]
         offer = Offer.at_list_price(who, self._choose_products(who), self.catalogue.list_price_cents)
-        running = self.running_mechanisms()
-        for m in running:
-            m.adjust_offer(self, offer)
+        self.hook("adjust_offer", offer)
         self._apply_wallet(offer)
         u = self.uniforms("purchase")[who]
         decide = lambda mask: u[mask] < self.purchase_probability(  # noqa: E731
             who[mask], offer.product[mask], offer.unit_paid_yuan()[mask], offer.utility_shift[mask],
             offer.quantity[mask])
         buy = decide(np.ones(len(who), dtype=bool))
-        for m in self.mechanisms:  # coupons outlive their campaign: every mechanism rations its own spend
+        for m in self.mechanisms_for("ration"):  # each mechanism rations its own spend
             lost = m.ration(self, offer, buy)
             if lost.any():
                 offer.remove(m.key, m.index, lost)
                 buy[lost] = decide(lost)
-        for m in self.mechanisms:
+        for m in self.mechanisms_for("take_deferred"):
             chosen = buy & (offer.deferred == m.index)
             if chosen.any():
                 m.take_deferred(self, offer, chosen)
@@ -386,8 +396,7 @@ class MarketModel(mesa.Model):
         count("margin", revenue - totals["cost_cents"])
         orders = Orders(day=self.day, channel=channel, who=who, product=product, quantity=quantity,
                         value_cents=value, discounts=discounts, coupon_owner=coupon_owner, new_customer=new)
-        for m in self.mechanisms:
-            m.on_orders(self, orders)
+        self.hook("on_orders", orders)
         return orders
 
     def _phase_satisfaction(self) -> None:
@@ -396,33 +405,28 @@ class MarketModel(mesa.Model):
             self._buyers = np.concatenate(self._buyer_parts)
             self._products = np.concatenate(self._product_parts)
         buyers, product = self._buyers, self._products
-        noise = ndtri(self.uniforms("satisfaction")[buyers])  # standard normal by inversion, per consumer
-        realized = self.catalogue.quality[product] + self.quality_shift[product] + mk.quality_noise * noise
-        self._satisfied = realized >= c.quality_expectation[buyers] - mk.satisfaction_tolerance
+        realized = judging.realized_quality(self.catalogue.quality[product], self.quality_shift[product],
+                                            mk.quality_noise, self.uniforms("satisfaction")[buyers])
+        self._satisfied = judging.satisfied(realized, c.quality_expectation[buyers], mk.satisfaction_tolerance)
         c.satisfied_last[buyers] = self._satisfied
 
     def _phase_word_of_mouth(self) -> None:
         c, mk = self.consumers, self.config.market
         buyers, satisfied = self._buyers, self._satisfied
-        share = c.sharing_propensity[buyers] * self.config.platform.wom_multiplier
-        prob = np.where(satisfied, np.minimum(1.0, share), np.minimum(1.0, mk.negative_wom_multiplier * share))
-        for m in self.running_mechanisms():
-            prob = m.adjust_sharing(self, buyers, satisfied, prob)
+        prob = talking.talk_probability(c.sharing_propensity[buyers], self.config.platform.wom_multiplier, satisfied,
+                                        mk.negative_wom_multiplier)
+        prob = self.adjust("adjust_sharing", prob, buyers, satisfied)
         talk = self.uniforms("wom")[buyers] < prob
-        c.wom_sign[buyers] = np.where(talk, np.where(satisfied, 1, -1), 0)
-        c.wom_until[buyers] = np.where(talk, self.day + mk.wom_days, -1)
+        c.wom_sign[buyers], c.wom_until[buyers] = talking.word_of_mouth(talk, satisfied, self.day, mk.wom_days)
 
     def _phase_churn(self) -> None:
         c, mk = self.consumers, self.config.market
         customers = np.flatnonzero((c.first_purchase_day >= 0) & ~c.churned)
-        hazard = mk.churn_hazard * np.where(c.satisfied_last[customers] == 0, mk.dissatisfied_churn_multiplier, 1.0)
-        for m in self.mechanisms:
-            hazard = m.adjust_churn(self, customers, hazard)
+        hazard = churning.churn_hazard(mk.churn_hazard, c.satisfied_last[customers], mk.dissatisfied_churn_multiplier)
+        hazard = self.adjust("adjust_churn", hazard, customers)
         leave = customers[self.uniforms("churn")[customers] < np.minimum(hazard, 1.0)]
         c.churned[leave] = True
         self.n_churned += len(leave)
-        for m in self.mechanisms:
-            m.end_day(self)
 
     def _phase_bass_adoption(self) -> None:
         """Bass law: a non-adopter buys with probability p + q x (share of neighbours who bought)."""
@@ -451,7 +455,7 @@ class MarketModel(mesa.Model):
         active = np.flatnonzero(c.active)
         first = c.first_purchase_day[active]
         self.metrics.cohorts.add_active(self.day, first[first >= 0])
-        promoters, detractors = c.talking(self.day + 1)
+        promoters, detractors = talking.talking(c.wom_until, c.wom_sign, self.day + 1)
         buyers = np.concatenate(self._buyer_parts) if self._buyer_parts else self._buyers
         spend_before = sum(m.spent_cents for m in self.mechanisms)
         for m in self.mechanisms:

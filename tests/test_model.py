@@ -61,9 +61,32 @@ def test_daily_metrics_shape_and_invariants(default_run):
     assert daily["adopters"].iloc[-1] == default_run.summary()["customers"] == (default_run.consumers.first_purchase_day >= 0).sum()
 
 
-def test_phases_run_in_the_documented_order():
-    assert MARKET_PHASES == ("kol_posts", "awareness", "visits", "purchases", "satisfaction",
-                             "word_of_mouth", "churn", "platform")
+def test_a_day_runs_its_phases_and_hooks_in_the_schedule_order():
+    """The order of a step is the table MARKET_DAY: record what one day actually calls."""
+    model = MarketModel(small_config(days=3, campaign={"coupon": {"issue_prob": 0.5}}))
+    calls = []
+    for name in MARKET_PHASES:
+        method = getattr(model, f"_phase_{name}")
+        setattr(model, f"_phase_{name}", lambda method=method, name=name: (calls.append(name), method())[1])
+    hook = model.hook
+    model.hook = lambda name, *args: (calls.append(f"hook:{name}"), hook(name, *args))[1]
+    model.step()
+    assert [c for c in calls if c != "hook:on_orders"] == [
+        "hook:start_day", "kol_posts", "hook:post_content", "awareness", "hook:outreach", "visits", "purchases",
+        "hook:adjust_offer", "satisfaction", "word_of_mouth", "churn", "hook:end_day", "platform"]
+    assert calls.index("hook:on_orders") > calls.index("purchases")  # orders booked while buying reach them
+
+
+def test_hooks_act_outside_the_window_only_where_a_mechanism_says_so():
+    """Coupons outlive their campaign: a coupon still rations its spend after its window,
+    a discount adds no more offers."""
+    model = MarketModel(small_config(days=10, campaign={"coupon": {"end_day": 2}, "discount": {"end_day": 2}}))
+    for _ in range(4):
+        model.step()
+    coupon, discount = model.mechanism["coupon"], model.mechanism["discount"]
+    assert not coupon.running(model.day) and not discount.running(model.day)
+    assert model.mechanisms_for("ration") == [coupon] and model.mechanisms_for("on_orders") == [coupon, discount]
+    assert model.mechanisms_for("adjust_offer") == [] and model.mechanisms_for("start_day") == []
 
 
 def test_retention_matches_the_cohort_definition(default_run):

@@ -1,0 +1,48 @@
+"""Choosing and buying: a visitor is shown one product (the platform's traffic shares, or
+its best match under personalization) and buys it with a logit probability of its utility.
+Equations: docs/model.md (*Purchases*)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from agents.consumers import FRIEND_SOURCES, SOURCE_KOL
+
+
+def trust_in_source(source: np.ndarray, trust_friends: np.ndarray, trust_kol: np.ndarray, trust_ads: np.ndarray,
+                    touched_by_kol_today: np.ndarray, satisfied_last: np.ndarray) -> np.ndarray:
+    """The trust term of the utility: trust in friends, KOLs or ads by the source the consumer
+    first heard from; in KOLs if a KOL touched it today; its own last experience (0 or 1)
+    once it has bought."""
+    trust = np.where(np.isin(source, FRIEND_SOURCES), trust_friends,
+                     np.where(source == SOURCE_KOL, trust_kol, trust_ads))
+    trust = np.where(touched_by_kol_today, trust_kol, trust)
+    return np.where(satisfied_last >= 0, satisfied_last.astype(np.float64), trust)
+
+
+def purchase_utility(mk, quality: np.ndarray, expectation: np.ndarray, price_sensitivity: np.ndarray,
+                     price: np.ndarray, reference_price: float, promoting_share: np.ndarray,
+                     warning_share: np.ndarray, trust: np.ndarray, platform_trust: float,
+                     utility_shift) -> np.ndarray:
+    """V = b + w_Q (Q_j − e_i) − β_i (P − P_ref)/P_ref + w_S σ⁺_i − w_N σ⁻_i + w_T τ_i + θ + shift,
+    with the weights of ``market`` (``mk``)."""
+    return (mk.base_utility
+            + mk.quality_weight * (quality - expectation)
+            - price_sensitivity * (price - reference_price) / reference_price
+            + mk.social_proof_weight * promoting_share
+            - mk.negative_wom_weight * warning_share
+            + mk.source_trust_weight * trust
+            + platform_trust
+            + utility_shift)
+
+
+def purchase_probability(utility: np.ndarray, cost: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^{−V}), or 0 where the order's cost exceeds the consumer's budget."""
+    prob = 1.0 / (1.0 + np.exp(-utility))
+    return np.where(cost <= budget, prob, 0.0)
+
+
+def best_matches(prob: np.ndarray) -> np.ndarray:
+    """Each row's product with the highest purchase probability (``prob``: visitors ×
+    products), or -1 where the visitor would buy none."""
+    return np.where(prob.max(axis=1) > 0, prob.argmax(axis=1), -1)
