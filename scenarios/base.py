@@ -189,7 +189,9 @@ class Mechanism:
         """Pay cash (fen) to ``recipients`` (consumer or KOL ids, per ``kind``) within the budget.
 
         Payments are made in the order given; those the remaining budget cannot
-        cover are not made, and the mechanism stops. Returns the paid mask.
+        cover are not made. The mechanism stops when a payment is refused or when
+        the budget is spent (remaining <= 0 after paying), as :meth:`book_discounts`
+        does. Returns the paid mask.
         """
         amounts = np.asarray(amounts_cents, dtype=np.int64)
         paid = self.affordable(amounts)
@@ -200,6 +202,8 @@ class Mechanism:
             self.payments_cents[kind] = self.payments_cents.get(kind, 0) + total
             model.payments.record(model.day, self.key, self.family, kind,
                                   np.asarray(recipients)[paid], amounts[paid])
+        if self.budget_cents is not None and self.remaining_cents <= 0:
+            self.exhausted = True
         return paid
 
     def book_discounts(self, total_cents: int) -> None:
