@@ -206,13 +206,19 @@ def test_reset_rebuilds_the_model_from_the_controls():
         model.step()
     assert model.day == 10 and model.counters()["gmv"] > 0
     params = dict(glue.dataclasses.asdict(model.controls), invite_reward=40.0)
-    try:  # what Mesa's Reset button does: type(model)(**kwargs), through Mesa's own helper
+    # Mesa's Reset button calls type(model)(**kwargs) with the controls' values by name: the
+    # model must take every control as a keyword, with the control's default, and need nothing else.
+    signature = inspect.signature(type(model).__init__)
+    taken = {name: p.default for name, p in signature.parameters.items() if name != "self"}
+    assert taken == {name: getattr(Controls, name) for name in params}
+    try:  # with the demo's extra: through Mesa's own helper, which must pass them unchanged
         from mesa.visualization.solara_viz import _build_model_init_kwargs
+    except ImportError:
+        kwargs = params
+    else:
         kwargs = _build_model_init_kwargs(model, params, add_scenario_when_empty=True,
                                           require_model_accepts_scenario=True)
-    except ImportError:  # the demo's extra is not installed: the same call by hand
-        kwargs = params
-    assert kwargs == params
+        assert kwargs == params
     fresh = type(model)(**kwargs)
     assert fresh.day == 0 and fresh.market is not model.market and fresh.running
     assert dict(fresh.config.campaign.mechanisms)["referral"].inviter_reward == 40.0

@@ -3,6 +3,7 @@ that also installs an ``agents`` package (the OpenAI agents SDK does)."""
 
 import importlib
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -12,14 +13,23 @@ from conftest import REPO
 @pytest.mark.parametrize("name", ["agents", "sim", "experiments", "scenarios", "conf"])
 def test_package_is_this_repository(name):
     module = importlib.import_module(name)
-    assert module.__file__ is not None
-    assert importlib.util.find_spec(name).origin == str(REPO / name / "__init__.py")
+    assert Path(module.__file__).resolve() == REPO / name / "__init__.py"  # what was imported
+    assert importlib.util.find_spec(name).origin == str(REPO / name / "__init__.py")  # what would be
 
 
-def test_agents_package_has_the_market_actors():
-    from agents.consumers import Consumers
-    from agents.kol import KOL
-    from agents.merchant import Merchant
-    from agents.platform import Platform
+AGENT_MODULES = ("buying", "churning", "consumers", "hearing", "judging", "kol", "merchant", "platform", "talking",
+                 "visiting")
 
-    assert all(cls.__module__.startswith("agents.") for cls in (Consumers, KOL, Merchant, Platform))
+
+def test_the_model_runs_the_rules_and_actors_of_this_repositorys_agents_package():
+    """Every module the model takes from ``agents`` is this repository's file (another
+    distribution's ``agents`` package would shadow them without an import error)."""
+    import sim.model
+
+    for name in AGENT_MODULES:
+        module = importlib.import_module(f"agents.{name}")
+        assert Path(module.__file__).resolve() == REPO / "agents" / f"{name}.py", name
+    for name in ("buying", "churning", "hearing", "judging", "talking", "visiting"):
+        assert getattr(sim.model, name) is importlib.import_module(f"agents.{name}"), name
+    for cls in (sim.model.Consumers, sim.model.KOL, sim.model.Merchant, sim.model.Platform):
+        assert Path(importlib.import_module(cls.__module__).__file__).resolve().parent == REPO / "agents", cls
