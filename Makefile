@@ -1,4 +1,4 @@
-# socialsim: make install | run | test | test-slow | bench | demo | clean
+# socialsim: make install | run | test | test-slow | mutate | bench | demo | clean
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -17,7 +17,7 @@ if command -v pyenv >/dev/null 2>&1; then \
 fi; exit 1
 endef
 
-.PHONY: install run test test-slow bench clean demo demo-install
+.PHONY: install run test test-slow mutate mutate-report bench clean demo demo-install
 
 $(STAMP): pyproject.toml
 	@BASE=$$($(find_python)) || { echo "error: Python >= 3.12 is required (Mesa >= 3.4 needs it). Install one, e.g. 'pyenv install 3.12', or put python3.12 on PATH." >&2; exit 1; }; \
@@ -57,8 +57,26 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow $(ARGS)
 
+# Mutation testing of the consumer's rules and the ledger (mutmut, [tool.mutmut] in pyproject.toml),
+# by hand, not in CI: hours on 2 cores. mutmut keeps its results in mutants/, so an interrupted
+# run resumes where it stopped (rm -rf mutants/ to start afresh). MUTATE_JOBS=N sets the workers.
+MUTATE_STAMP := $(VENV)/.mutate-installed
+MUTATE_JOBS ?= 2
+
+$(MUTATE_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,mutate]' && touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS) $(ARGS); status=$$?; \
+	$(VENV)/bin/mutmut results --all true > mutants/results.txt 2>&1; \
+	$(PY) scripts/mutation_report.py mutants/results.txt; exit $$status
+
+# The kill rate of the last (or current) run, without running anything.
+mutate-report: $(MUTATE_STAMP)
+	$(VENV)/bin/mutmut results --all true > mutants/results.txt 2>&1; $(PY) scripts/mutation_report.py mutants/results.txt
+
 bench: $(STAMP)
 	$(PY) -m benchmarks.scale $(ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache mutants

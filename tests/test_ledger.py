@@ -73,7 +73,7 @@ def test_an_empty_ledger_has_typed_empty_columns():
 @pytest.mark.parametrize("discount", [[-1, 0], [0, 1001]])
 def test_a_discount_outside_zero_to_the_value_is_refused(discount):
     led = OrderLedger()
-    with pytest.raises(ValueError, match="between 0 and the order value"):
+    with pytest.raises(ValueError, match=r"^a discount must lie between 0 and the order value$"):
         led.record(1, np.array([0, 1]), np.array([0, 0]), np.array([0, 0]), np.array([500, 1000]),
                    np.array(discount), 0.05, np.array([0, 0]))
     assert led.n_orders == 0 and led.to_frame().empty
@@ -84,7 +84,9 @@ def test_a_discount_outside_zero_to_the_value_is_refused(discount):
 
 def test_payments_are_recorded_by_mechanism_family_and_kind():
     pay = PaymentLedger()
-    pay.record(2, "referral", "referral", "inviter_reward", np.array([4, 5]), np.array([1000, 500]))
+    # the model hands int32 consumer ids and amounts of any integer type: stored as int64
+    pay.record(2, "referral", "referral", "inviter_reward", np.array([4, 5], dtype=np.int32),
+               np.array([1000, 500], dtype=np.int32))
     pay.record(3, "kol_seeding", "content", "kol_fee", np.array([1]), np.array([2500]))
     pay.record(3, "referral", "referral", "fraud", np.array([-1]), np.array([0]))
     pay.record(4, "livestream", "content", "kol_fee", np.array([0, 2]), np.array([100, 200]))
@@ -100,11 +102,21 @@ def test_payments_are_recorded_by_mechanism_family_and_kind():
     assert frame["amount_cents"].tolist() == [1000, 500, 2500, 0, 100, 200]
     assert frame["day"].dtype == np.int16 and frame["recipient"].dtype == np.int64
     assert frame["amount_cents"].dtype == np.int64
+    assert frame.index.tolist() == list(range(6))  # one row per payment, numbered 0..n-1
+
+
+def test_payments_are_stored_as_int64_whatever_integers_they_come_in():
+    pay = PaymentLedger()
+    pay.record(1, "referral", "referral", "invitee_reward", np.array([3, 9], dtype=np.int32),
+               np.array([700, 300], dtype=np.int16))
+    frame = pay.to_frame()
+    assert frame["recipient"].dtype == np.int64 and frame["amount_cents"].dtype == np.int64
+    assert frame["amount_cents"].tolist() == [700, 300] and pay.total_cents == 1000
 
 
 def test_a_negative_payment_is_refused():
     pay = PaymentLedger()
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(ValueError, match=r"^payments are >= 0$"):
         pay.record(1, "coupon", "pricing", "subsidy", np.array([1, 2]), np.array([100, -1]))
     assert pay.total_cents == 0 and pay.by_family == {} and pay.to_frame().empty
 

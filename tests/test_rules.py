@@ -465,6 +465,7 @@ def test_consumers_traits_are_drawn_clipped_and_scaled_relative_to_the_mean():
 
 def test_consumers_start_unaware_and_never_bought():
     c = Consumers(5, PopulationConfig(trust_ads=Distribution(value=0.0)), np.random.default_rng(0))
+    assert c.ads_factor.shape == (5,) and c.ads_factor.dtype == np.float64
     np.testing.assert_array_equal(c.ads_factor, np.ones(5))  # nobody trusts ads: factor 1, not 0 / 0
     expected = {"aware": (False, np.bool_), "aware_day": (-1, np.int32), "aware_source": (0, np.int8),
                 "first_purchase_day": (-1, np.int32), "last_purchase_day": (-1, np.int32),
