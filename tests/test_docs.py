@@ -39,6 +39,7 @@ NOT_RUN = {
     r"^make (install|demo-install|clean)\b|pip install|fetch_solara_assets": "installs (CI runs them: make demo-install)",
     r"ray\.init\.address=auto": "needs a running Ray cluster (a local Ray sweep: tests/test_sweep_launchers.py)",
     r"hydra/launcher=slurm": "needs SLURM (the submitit path: tests/test_sweep_launchers.py)",
+    r"^make mutate\b|\bmutmut\b": "mutation testing runs by hand, for minutes to hours (docs/testing.md)",
 }
 #: Commands that take minutes or start a server: ``make test-slow``.
 SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"benchmarks\.")

@@ -239,7 +239,7 @@ def _project_modules() -> dict[str, Path]:
     mods = {}
     for path in REPO.rglob("*.py"):
         rel = path.relative_to(REPO)
-        if rel.parts[0] in (".venv", "tests", "results", "build") or rel.parts[0].startswith("."):
+        if rel.parts[0] in (".venv", "tests", "results", "build", "mutants") or rel.parts[0].startswith("."):
             continue
         parts = list(rel.with_suffix("").parts)
         parts = parts[:-1] if parts[-1] == "__init__" else parts
