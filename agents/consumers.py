@@ -34,12 +34,15 @@ class Consumers:
     TRAITS = ("price_sensitivity", "quality_expectation", "trust_friends", "trust_kol",
               "trust_ads", "sharing_propensity", "budget")
 
-    def __init__(self, n: int, cfg: PopulationConfig, rng: np.random.Generator):
+    def __init__(self, n: int, cfg: PopulationConfig, rng: np.random.Generator, network=None,
+                 homophily_rng: np.random.Generator | None = None):
         self.n = n
         for name in self.TRAITS:
             values = draw(getattr(cfg, name), n, rng)
             if name != "price_sensitivity" and name != "budget":
                 values = np.clip(values, 0.0, 1.0)
+            if cfg.homophily > 0 and network is not None:
+                values = alike_friends(values, network, cfg.homophily, homophily_rng)
             setattr(self, name, values.astype(np.float64))
         self.price_sensitivity = np.maximum(self.price_sensitivity, 0.0)
         self.budget = np.maximum(self.budget, 0.0)
@@ -65,6 +68,25 @@ class Consumers:
     def adopted(self) -> np.ndarray:
         """Ever bought."""
         return self.first_purchase_day >= 0
+
+
+def alike_friends(values: np.ndarray, network, homophily: float, rng: np.random.Generator) -> np.ndarray:
+    """``values`` reordered over the consumers so that friends are alike, each value kept
+    (the trait's distribution does not change). The order is a latent score z: by
+    community where the network has them, z_i = √h c_community + √(1 − h) e_i; otherwise e
+    smoothed over friends, z ← (1 − h) e + h × (mean of the friends' z), three times;
+    e, c standard normal. The largest value goes to the largest z, and so on."""
+    e = rng.standard_normal(len(values))
+    if network.community is not None:
+        c = rng.standard_normal(int(network.community.max()) + 1)
+        z = np.sqrt(homophily) * c[network.community] + np.sqrt(1.0 - homophily) * e
+    else:
+        z = e
+        for _ in range(3):
+            z = (1.0 - homophily) * e + homophily * network.neighbour_share(z)
+    out = np.empty_like(values)
+    out[np.argsort(z)] = np.sort(values)  # z is continuous: no ties, any sort kind gives this order
+    return out
 
 
 def _relative(trust: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ class KOL(mesa.Agent):
     """An influencer with ``followers`` directed follower edges.
 
     ``engagement_rate``: probability per post that one follower engages
-    (clicks, likes, comments), falling with follower count:
-    ``engagement_at_1k * (followers / 1000) ** -engagement_elasticity``.
+    (clicks, likes, comments), falling with the audience share a = followers / N:
+    ``engagement_at_1pct * (a / 0.01) ** -engagement_elasticity``.
     ``post_prob``: probability per day of an organic post (posts per week / 7).
     """
 
@@ -26,8 +26,10 @@ class KOL(mesa.Agent):
         self.posts = 0
 
     @staticmethod
-    def engagement_for(followers: np.ndarray, at_1k: float, elasticity: float) -> np.ndarray:
-        return np.clip(at_1k * (np.maximum(followers, 1) / 1000.0) ** (-elasticity), 0.0, 1.0)
+    def engagement_for(followers: np.ndarray, consumers: int, at_1pct: float, elasticity: float) -> np.ndarray:
+        """Engagement probability per post by audience share (scale-free: the same at any N)."""
+        share = np.maximum(followers, 1) / consumers
+        return np.clip(at_1pct * (share / 0.01) ** (-elasticity), 0.0, 1.0)
 
     def decide_post(self, rng: np.random.Generator) -> bool:
         """Post today or not (one Bernoulli draw from the KOL stream)."""

@@ -1,5 +1,8 @@
-"""Talking: after a purchase a buyer may promote (satisfied) or warn (dissatisfied) its
-friends, for ``market.wom_days`` days. Equations: docs/model.md (*Word of mouth*)."""
+"""Talking and resharing: after a purchase a buyer may promote (satisfied) or warn
+(dissatisfied) its friends, for ``market.wom_days`` days. A promoter's first day is also
+a post that its friends may reshare onward, as an engaged KOL follower's repost is:
+cascades along ties, frontier by frontier (Goel, Anderson, Hofman & Watts 2016: most
+are tiny, a few are large). Equations: docs/model.md (*Word of mouth*, *Reshares*)."""
 
 from __future__ import annotations
 
@@ -24,3 +27,48 @@ def talking(wom_until: np.ndarray, wom_sign: np.ndarray, day: int) -> tuple[np.n
     """Promoters and warners whose word of mouth is live on ``day``."""
     live = wom_until >= day
     return live & (wom_sign > 0), live & (wom_sign < 0)
+
+
+def cascades(indptr: np.ndarray, indices: np.ndarray, origins: np.ndarray, u: np.ndarray, reshare: float,
+             decay: float, max_depth: int = 64, scratch: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Today's reshare cascades over the friendship CSR (``indptr``, ``indices``).
+
+    Each post of ``origins`` (consumers, one cascade each) reaches all their friends; a
+    friend reached at step d reshares with probability ``reshare`` × ``decay`` ^ (d − 1)
+    (its uniform ``u``), and its friends are reached at step d + 1. A consumer is reached
+    once a day, by the first cascade that gets to it (origins first). Returns (the
+    consumers who reshared, each cascade's size: its origin and resharers, each cascade's
+    depth: its longest chain of reshares). ``scratch``: an int32 array of −1, one per
+    consumer, that a caller may keep from day to day (it is left all −1 again)."""
+    n = len(indptr) - 1
+    # −1: not reached today; else reached (origins: n; friends: their arrival's position in their step)
+    reached = np.full(n, -1, dtype=np.int32) if scratch is None else scratch
+    reached[origins] = n
+    touched = [np.asarray(origins)]
+    size = np.ones(len(origins), dtype=np.int64)
+    depth = np.zeros(len(origins), dtype=np.int64)
+    frontier, cascade = np.asarray(origins, dtype=np.int64), np.arange(len(origins))
+    resharers = []
+    for step in range(1, max_depth + 1):
+        p = reshare * decay ** (step - 1)
+        if not frontier.size or p <= 0:
+            break
+        starts = indptr[frontier].astype(np.int64)
+        lens = indptr[frontier + 1] - starts
+        gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        friend, of = indices[gather], np.repeat(cascade, lens)
+        new = reached[friend] < 0
+        friend, of = friend[new], of[new]
+        position = np.arange(len(friend), dtype=np.int32)
+        reached[friend[::-1]] = position[::-1]  # the first arrival's position wins (no sort)
+        first = reached[friend] == position
+        friend, of = friend[first], of[first]
+        touched.append(friend)
+        shares = u[friend] < p
+        frontier, cascade = friend[shares], of[shares]
+        size += np.bincount(cascade, minlength=len(origins))
+        depth[cascade] = step
+        resharers.append(frontier)
+    reached[np.concatenate(touched)] = -1
+    return (np.concatenate(resharers).astype(np.int64, copy=False) if resharers else np.zeros(0, dtype=np.int64)), size, depth

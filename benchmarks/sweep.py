@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.sweep                                # 1,000 jobs
     .venv/bin/python -m benchmarks.sweep --jobs 200 --against ../old    # side by side with another checkout
 
-Runs the real command (``python -m experiments.run -m diffusion.imitation=<10 values>
+Runs the real command (``python -m experiments.run -m diffusion.weak_tie=<10 values>
 'seed=range(N/10)' progress=false``: the default market, no campaign, so no baseline)
 in a fresh sweep folder and measures, from the command and from its ``runs.parquet``:
 
@@ -37,10 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def sweep_args(n_jobs: int, out: Path) -> list[str]:
-    """n_jobs = 10 imitation values x n_jobs/10 seeds (1 value when n_jobs < 10)."""
+    """n_jobs = 10 weak-tie values x n_jobs/10 seeds (1 value when n_jobs < 10)."""
     values = 10 if n_jobs % 10 == 0 and n_jobs >= 10 else 1
-    imitation = ",".join(f"{0.05 * (i + 1):.2f}" for i in range(values))
-    return ["-m", f"diffusion.imitation={imitation}", f"seed=range({n_jobs // values})", "progress=false",
+    weak_tie = ",".join(f"{0.005 * (i + 1):.3f}" for i in range(values))
+    return ["-m", f"diffusion.weak_tie={weak_tie}", f"seed=range({n_jobs // values})", "progress=false",
             f"hydra.sweep.dir={out}"]
 
 

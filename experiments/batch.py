@@ -49,7 +49,7 @@ JOB_FILE, ERROR_FILE, SUMMARY_FILE, CONFIG_FILE = "job.json", "error.json", "sum
 RUNS_FILE, DAILY_FILE, PLAN_FILE, PROGRESS_FILE, LOCK_FILE = (
     "runs.parquet", "daily.parquet", "plan.json", "progress.json", ".lock")
 #: Every file or folder a job writes (cleared before a job runs again, so a folder never mixes runs).
-JOB_OUTPUTS = (SUMMARY_FILE, "metrics.parquet", "retention.parquet", "cohorts.parquet", "payments.parquet",
+JOB_OUTPUTS = (SUMMARY_FILE, "metrics.parquet", "retention.parquet", "cohorts.parquet", "payments.parquet", "cascades.parquet",
                CONFIG_FILE, ERROR_FILE, "report.md", "gmv.png", "adopters.png", "retention.png", "baseline")
 #: Config groups whose option is chosen on the command line (``network=sbm``).
 GROUPS = ("network", "platform", "campaign", "scenario")

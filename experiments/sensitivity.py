@@ -3,7 +3,7 @@
 Usage::
 
     python -m experiments.sensitivity --method sobol --n 64 --seeds 2 --kpi gmv --kpi customers \\
-        --param diffusion.innovation=0.002:0.03 --param diffusion.imitation=0.1:0.6 population.size=5000 days=90
+        --param diffusion.innovation=0.002:0.03 --param diffusion.weak_tie=0.01:0.06 population.size=5000 days=90
     python -m experiments.sensitivity --method morris --n 20 --param ... preset=market.yaml campaign=referral
 
 Options: ``--help``; every other argument is an override of ``experiments.run`` for the
@@ -55,13 +55,13 @@ class Param:
 
 
 def parse_param(text: str, allow_choices: bool = False) -> Param:
-    """``diffusion.imitation=0.1:0.6``, ``population.kols.count=5:40``, ``x=1:100:log``,
+    """``diffusion.weak_tie=0.01:0.06``, ``population.kols.count=5:40``, ``x=1:100:log``,
     (``allow_choices``) ``campaign.referral.reward_form=cash,coupon``."""
     import yaml
 
     key, sep, spec = (s.strip() for s in text.partition("="))
     if not sep or not key or not spec:
-        raise ConfigError("--param", text, "must be KEY=LOW:HIGH, e.g. diffusion.imitation=0.1:0.6")
+        raise ConfigError("--param", text, "must be KEY=LOW:HIGH, e.g. diffusion.weak_tie=0.01:0.06")
     if allow_choices and ":" not in spec and "," in spec:
         return Param(key, choices=[yaml.safe_load(v) for v in spec.split(",")])
     parts = spec.split(":")

@@ -123,7 +123,9 @@ class Mechanism:
         self.benefits = np.zeros(n, dtype=np.int32)  # benefits received per consumer (per-user cap)
         self.discount_cents = 0  # discounts granted on booked orders
         self.payments_cents: dict[str, int] = {}  # cash paid, by kind
-        self.budget_cents = None if cfg.budget is None else int(round(cfg.budget * 100))
+        self.scale = model.scale  # simulated consumers per real user (population.represents)
+        # the budget is stated for the real market: scaled to the simulated one
+        self.budget_cents = None if cfg.budget is None else int(round(cfg.budget * model.scale * 100))
         self.exhausted = False
         self._segment = self._segment_mask(model)
         self.today: dict[str, float] = {}

@@ -68,7 +68,6 @@ class KOLContentSettings(CampaignSettings):
     fatigue_window_days: int = 14  # days counted by the fatigue (before today)
     fee_per_1k_followers: float = 0.0  # yuan per post/session per 1,000 followers, added to the flat fee
     commission_rate: float = 0.0  # share of the attributed paid amount paid to the KOL, [0, 1]
-    tier_audience: float = 2_000_000.0  # real users the simulated population stands for (tiers only)
 
     def validate(self, prefix: str) -> None:
         super().validate(prefix)
@@ -79,7 +78,6 @@ class KOLContentSettings(CampaignSettings):
         check_at_least(f"{prefix}.fatigue_window_days", self.fatigue_window_days, 1)
         check_money(f"{prefix}.fee_per_1k_followers", self.fee_per_1k_followers)
         check_probability(f"{prefix}.commission_rate", self.commission_rate)
-        check_positive(f"{prefix}.tier_audience", self.tier_audience)
 
 
 @dataclass(unsafe_hash=True)
@@ -163,8 +161,8 @@ class KOLMechanism(ContentMechanism):
         followers = np.diff(model.follower_graph.indptr).astype(np.int64)
         self.followers = followers
         self.selected = self._select(cfg, followers)
-        # Tier of each KOL: real followers = followers x tier_audience / N.
-        real = followers * (cfg.tier_audience / model.n)
+        # Tier of each KOL by its real followers: followers / model.scale (population.represents).
+        real = followers / model.scale
         self.tier = np.searchsorted(np.asarray(TIER_BOUNDS), real, side="right")
         self.history = np.zeros((len(followers), model.config.days + 2), dtype=np.int32)  # pieces by KOL x day
         self.tier_reach = np.zeros(len(TIERS), dtype=np.int64)
@@ -188,8 +186,9 @@ class KOLMechanism(ContentMechanism):
         return np.sort(self.rng.choice(k, size=n, replace=False)) if n else np.zeros(0, dtype=np.int64)
 
     def fees_cents(self, kols: np.ndarray, flat_yuan: float) -> np.ndarray:
-        """Fee of one piece by each KOL: flat + fee_per_1k_followers x followers / 1000 (fen)."""
-        return _cents(flat_yuan + self.cfg.fee_per_1k_followers * self.followers[kols] / 1000.0)
+        """Fee of one piece by each KOL (fen): the flat fee, stated for the real market and
+        scaled by ``model.scale``, + fee_per_1k_followers x (simulated) followers / 1000."""
+        return _cents(flat_yuan * self.scale + self.cfg.fee_per_1k_followers * self.followers[kols] / 1000.0)
 
     def engagement(self, model, kol: int) -> float:
         """Base engagement x format x quality x exp(-fatigue x recent sponsored pieces)."""
@@ -295,7 +294,7 @@ class KOLSeeding(KOLMechanism):
         reach, eng = tot.get("content_reach", 0), tot.get("content_engagements", 0)
         tiers = self.tier_summary()
         return {self._name(k): v for k, v in {
-            "kol_tier_thresholds": [round(b * model.n / self.cfg.tier_audience, 2) for b in TIER_BOUNDS],
+            "kol_tier_thresholds": [round(b * model.scale, 2) for b in TIER_BOUNDS],
             "kol_sponsored_posts": int(tot.get("content_sponsored_posts", 0)),
             "kol_reach": int(reach),
             "kol_engagements": int(eng),

@@ -114,7 +114,7 @@ class FlashSaleConfig(CampaignSettings):
     end_day: int | None = 32
     rate: float = 0.5  # share of the unit list price taken off one unit, [0, 1)
     products: tuple[int, ...] = (0,)  # catalogue indices on flash sale; () = every product
-    stock: int = 20  # units of each flash product released at the flash price each day
+    stock: int = 20  # units of each flash product released at the flash price each day (real market)
     visit_boost_prob: float = 0.2  # P(an aware consumer visits, to a flash product, on a sale day)
 
     def validate(self, prefix: str) -> None:
@@ -442,7 +442,10 @@ class FlashSale(PricingMechanism):
         return self.cfg.rate > 0
 
     def start_day(self, model) -> None:
-        self.left[:] = np.where(self.on_product, self.cfg.stock, 0)
+        # the stock is stated for the real market: scaled, a fraction of a unit released at random
+        stock = self.cfg.stock * self.scale
+        released = int(stock) + int(self.rng.random() < stock - int(stock)) if self.scale != 1.0 else self.cfg.stock
+        self.left[:] = np.where(self.on_product, released, 0)
         if self.live and self.cfg.visit_boost_prob > 0:
             self.count("flash_announced", len(self.announce(model, self.cfg.visit_boost_prob)))
         else:

@@ -62,7 +62,7 @@ class ReferralConfig(CampaignSettings):
     coupon_days: int = 30  # coupon form: the inviter's coupon is valid this many days after the conversion
     fraud_share: float = 0.05  # share of reward claims made by fake accounts, in [0, 1)
     detection_rate: float = 0.6  # probability the platform detects a fake claim (not paid)
-    referred_churn_multiplier: float = 0.8  # churn hazard of converted referred customers x this (Schmitt et al. 2011)
+    referred_churn_multiplier: float = 1.0  # churn hazard of referred customers x this: an extra effect (1 = none)
     per_user_cap: int | None = 10  # rewarded referrals per inviter (null = no cap)
     budget: float | None = None  # yuan in all (rewards, coupons, fraud); null = no cap
 
@@ -372,5 +372,27 @@ class Referral(Mechanism):
             "referral_fake_claims": int(t.get("referral_fake_claims", 0)),
             "referral_fake_detected": int(t.get("referral_fake_detected", 0)),
             "referral_inviter_coupons_refused": int(t.get("referral_inviter_coupons_refused", 0)),
+            **self.customer_values(model),
         }
         return {self._name(k): v for k, v in out.items()}
+
+    def customer_values(self, model, horizon: int = 30) -> dict:
+        """Value (paid amount, yuan) in the first ``horizon`` days from the first purchase, of
+        the customers the referral brought in against the other customers who first bought
+        in its window (only cohorts observed that long): the referral advantage, which
+        emerges from homophily (invitees resemble their inviters) and from
+        ``referred_churn_multiplier`` where it is below 1."""
+        c = model.consumers
+        day, who = model.ledger.column("day"), model.ledger.column("consumer")
+        first = c.first_purchase_day[who]
+        early = day < first + horizon
+        paid = np.bincount(who[early], minlength=model.n,
+                           weights=(model.ledger.column("value_cents").astype(np.float64)
+                                    - model.ledger.column("discount_cents"))[early]) / 100
+        end = min(self.cfg.end_day if self.cfg.end_day is not None else model.day, model.day - horizon + 1)
+        cohort = (c.first_purchase_day >= self.cfg.start_day) & (c.first_purchase_day <= end)
+        referred, others = paid[self.converted & cohort], paid[~self.converted & cohort]
+        mean = {k: float(v.mean()) if len(v) else None for k, v in (("referred", referred), ("others", others))}
+        return {"referral_value_referred": mean["referred"], "referral_value_others": mean["others"],
+                "referral_value_ratio": (mean["referred"] / mean["others"]
+                                         if mean["referred"] is not None and mean["others"] else None)}

@@ -92,8 +92,7 @@ class TeamPurchaseConfig(CampaignSettings):
 class CommunityGroupBuyConfig(CampaignSettings):
     groupbuy_discount: float = 0.15  # share of the order value off for a leader's recruits, [0, 1)
     leader_commission: float = 0.1  # share of the recruits' paid amount paid to the leader, [0, 1)
-    leaders_per_community: int = 3  # leaders per community on networks with communities (sbm), >= 1
-    leader_share: float = 0.01  # share of consumers who lead on networks without communities, (0, 1]
+    leader_share: float = 0.006  # share of consumers who lead (the best connected), (0, 1]
     post_every_days: int = 1  # days between a leader's posts, >= 1
     reach_prob: float = 0.3  # P(one leader's post reaches one of its friends), [0, 1]
     visit_prob: float = 0.5  # P(a reached consumer visits the platform that day), [0, 1]
@@ -104,7 +103,6 @@ class CommunityGroupBuyConfig(CampaignSettings):
         super().validate(prefix)
         _check_rate(f"{prefix}.groupbuy_discount", self.groupbuy_discount, "a share of the order value")
         _check_rate(f"{prefix}.leader_commission", self.leader_commission, "a share of the paid amount")
-        check_at_least(f"{prefix}.leaders_per_community", self.leaders_per_community, 1)
         if not math.isfinite(self.leader_share) or not 0.0 < self.leader_share <= 1.0:
             raise ConfigError(f"{prefix}.leader_share", self.leader_share, "must be a share in (0, 1]")
         check_at_least(f"{prefix}.post_every_days", self.post_every_days, 1)
@@ -396,17 +394,12 @@ class CommunityGroupBuy(Mechanism):
         self.commission_cents = 0
 
     def _choose_leaders(self, net) -> np.ndarray:
-        """The ``leaders_per_community`` highest-degree consumers of each community, or the
-        ceil(``leader_share`` x N) highest-degree consumers; ties to the lower index."""
+        """The ceil(``leader_share`` x N) highest-degree consumers (ties to the lower index):
+        a share of N, so that leaders per capita do not change with the population size.
+        Where there are communities, a leader's deal stays in its own community."""
         n, deg = net.n, net.degree.astype(np.int64)
-        idx = np.arange(n)
-        if net.community is not None:
-            order = np.lexsort((idx, -deg, net.community))
-            comm = net.community[order]
-            rank = idx - np.searchsorted(comm, comm, side="left")
-            return np.sort(order[rank < self.cfg.leaders_per_community])
         k = min(n, max(1, math.ceil(self.cfg.leader_share * n)))
-        return np.sort(np.lexsort((idx, -deg))[:k])
+        return np.sort(np.lexsort((np.arange(n), -deg))[:k])
 
     @property
     def active_deal(self) -> bool:

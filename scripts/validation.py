@@ -18,6 +18,7 @@ runs every named scenario of ``conf/scenario/`` (its own days) against its basel
 
     .venv/bin/python scripts/validation.py --sweep        # one platform key at a time, default market
     .venv/bin/python scripts/validation.py --kol-tiers    # KOL engagement by tier at 100,000 consumers
+    .venv/bin/python scripts/validation.py --networks     # every network kind; drift of BA and Holme–Kim with N
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import logging
 import statistics
 import time
 from pathlib import Path
+
+import numpy as np
 
 from experiments.batch import compose
 from scenarios.registry import load
@@ -164,27 +167,134 @@ def sweep(size: int, days: int, seeds: list[int]) -> None:
     for label, extra in rows:
         runs = [measure("generic", "baseline", size, days, seed, extra) for seed in seeds]
         m = {k: mean([r[k] for r in runs]) for k in runs[0]}
-        print(f"| {label} | {m['retention_d1']:.1%} | {m['retention_d7']:.1%} | {m['retention_d30']:.2%} | "
+
+        def pct(key, digits=1):  # None: the run is too short to see that retention
+            return "—" if m[key] is None else f"{m[key]:.{digits}%}"
+
+        print(f"| {label} | {pct('retention_d1')} | {pct('retention_d7')} | {pct('retention_d30', 2)} | "
               f"{m['visit_cvr']:.1%} | {m['customers']:,.0f} | {m['orders_per_customer']:.2f} |", flush=True)
 
 
-#: (population.kols.engagement_at_1k, population.kols.engagement_elasticity) tried for the tiers
-KOL_CANDIDATES = ((0.025, 0.3), (0.006, 0.3), (0.012, 0.4), (0.013, 0.45))
+#: (population.kols.engagement_at_1pct, population.kols.engagement_elasticity) tried for the tiers
+KOL_CANDIDATES = ((0.01, 0.3), (0.02, 0.3), (0.01, 0.4))
 
 
 def kol_tiers(seeds: list[int], size: int = 100_000, days: int = 60) -> None:
-    """Sponsored-post engagement by follower tier (kol_seeding, every KOL), default platform;
-    at 100,000 consumers the tier bounds are 500 / 5,000 / 50,000 simulated followers, so
-    the nano tier exists (follower_min = 100)."""
-    print(f"| engagement_at_1k, elasticity | nano | micro | mid | mega |  ({size:,} x {days} days, seeds {seeds})")
+    """Sponsored-post engagement by follower tier (kol_seeding, every KOL), default platform,
+    the population standing for 2,000,000 users (population.represents): the tier bounds
+    are 0.5 %, 5 % and 50 % of the consumers."""
+    print(f"| engagement_at_1pct, elasticity | nano | micro | mid | mega |  ({size:,} x {days} days, seeds {seeds})")
     for at1k, el in KOL_CANDIDATES:
-        extra = [f"population.kols.engagement_at_1k={at1k}", f"population.kols.engagement_elasticity={el}"]
+        extra = [f"population.kols.engagement_at_1pct={at1k}", f"population.kols.engagement_elasticity={el}",
+                 "population.represents=2000000"]
         runs = [measure("generic", "kol_seeding", size, days, seed, extra) for seed in seeds]
         tiers = {t: mean([r["kol_engagement_by_tier"][t] for r in runs]) for t in ("nano", "micro", "mid", "mega")}
         n_mega = sum(r["kol_sponsored_by_tier"]["mega"] for r in runs)
         print(f"| {at1k}, {el} | " + " | ".join("—" if v is None else f"{v:.2%}" for v in tiers.values())
               + f" |  KOLs by tier, seed {seeds[0]}: {runs[0]['kol_sponsored_by_tier']}; mega KOLs in all seeds: {n_mega}",
               flush=True)
+
+
+#: network.kind (and the variants the docs discuss) -> overrides
+NETWORK_VARIANTS = {
+    "barabasi_albert": ["network=barabasi_albert"],
+    "holme_kim": ["network=holme_kim"],
+    "erdos_renyi": ["network=erdos_renyi"],
+    "watts_strogatz": ["network=watts_strogatz"],
+    "watts_strogatz, rewire 0.01": ["network=watts_strogatz", "network.rewire_prob=0.01"],
+    "sbm": ["network=sbm"],
+    "sbm, mixing 0.02": ["network=sbm", "network.mixing=0.02"],
+    "complete": ["network=complete"],
+}
+NO_WORD_OF_MOUTH = ["diffusion.strong_tie=0", "diffusion.weak_tie=0", "diffusion.reshare=0",
+                    "market.social_proof_weight=0"]
+
+
+def graph_shape(model: MarketModel) -> dict:
+    """Mean and largest degree, global clustering (transitivity) and the strong ties' share."""
+    adj = model.network.adjacency
+    if adj is None:
+        n = model.n
+        return {"mean_degree": n - 1, "max_degree": n - 1, "clustering": 1.0, "strong": 0.0}
+    a = adj.astype(bool).astype(float)
+    deg = np.diff(adj.indptr)
+    triangles = (a @ a).multiply(a).sum() / 6
+    triples = float((deg * (deg - 1)).sum()) / 2
+    strong = model.network.strength
+    return {"mean_degree": float(deg.mean()), "max_degree": int(deg.max()),
+            "clustering": 3 * triangles / triples if triples else 0.0,
+            "strong": float(np.mean(strong)) if strong is not None else 0.0}
+
+
+def network_row(overrides: list[str], size: int, days: int, seeds: list[int]) -> dict:
+    runs, ablations, shapes, cascades = [], [], [], []
+    base = [f"population.size={size}", f"days={days}"]
+    for seed in seeds:
+        model = MarketModel(compose([*base, f"seed={seed}", *overrides]).config).run()
+        runs.append(model.metrics.frame())
+        shapes.append(graph_shape(model))
+        cascades.append(model.cascades_frame()["size"].to_numpy())
+        off = MarketModel(compose([*base, f"seed={seed}", *overrides, *NO_WORD_OF_MOUTH]).config).run()
+        ablations.append(off.metrics.frame())
+    sizes = np.concatenate(cascades) if cascades else np.zeros(0)
+
+    def at(frames, column, day):
+        return statistics.fmean(float(f[column].iloc[min(day, days) - 1]) for f in frames) / size
+
+    return {**{k: statistics.fmean(s[k] for s in shapes) for k in shapes[0]},
+            "days_to_10pct_aware": statistics.fmean(float((f["aware"].to_numpy() >= 0.1 * size).argmax() + 1)
+                                                    for f in runs),
+            "aware_d10": at(runs, "aware", 10), "customers_d60": at(runs, "adopters", 60),
+            "customers_end": at(runs, "adopters", days),
+            "gmv_per_consumer": statistics.fmean(float(f["gmv"].sum()) for f in runs) / size,
+            "word_of_mouth_share": 1 - at(ablations, "adopters", days) / at(runs, "adopters", days),
+            "cascades": len(sizes) / len(seeds),
+            "cascade_median": float(np.median(sizes)) if len(sizes) else None,
+            "cascade_p99": float(np.quantile(sizes, 0.99)) if len(sizes) else None,
+            "cascade_max": int(sizes.max()) if len(sizes) else None}
+
+
+def networks(size: int, days: int, seeds: list[int], out: Path) -> None:
+    """Every network kind at the default settings (plus the variants docs/validation.md
+    discusses), and the drift of the scale-free generators with N."""
+    table = {}
+    print(f"{size:,} consumers x {days} days, seeds {seeds}; customers and GMV per consumer; "
+          f"word-of-mouth share = customers lost by day {days} without ties, reshares and social proof")
+    print("| network | mean degree | largest degree | clustering | strong ties | days to 10 % aware | aware day 10 "
+          f"| customers day 60 | customers day {days} | GMV per consumer (¥) | word-of-mouth share "
+          "| cascades per run | cascade size median / p99 / max |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, overrides in NETWORK_VARIANTS.items():
+        r = table[name] = network_row(overrides, size, days, seeds)
+        casc = "—" if r["cascade_median"] is None else \
+            f"{r['cascade_median']:.0f} / {r['cascade_p99']:.0f} / {r['cascade_max']:,}"
+        print(f"| {name} | {r['mean_degree']:.1f} | {r['max_degree']:,.0f} | {r['clustering']:.3f} | {r['strong']:.0%} "
+              f"| {r['days_to_10pct_aware']:.1f} | {r['aware_d10']:.1%} | {r['customers_d60']:.1%} "
+              f"| {r['customers_end']:.1%} | {r['gmv_per_consumer']:.1f} | {r['word_of_mouth_share']:.0%} "
+              f"| {r['cascades']:,.0f} | {casc} |", flush=True)
+    drift = {}
+    print("\nDrift with N (60 days; per consumer)")
+    print("| network | consumers | largest degree | aware day 10 | customers day 60 | GMV per consumer (¥) |")
+    print("|---|---|---|---|---|---|")
+    for name in ("barabasi_albert", "holme_kim", "erdos_renyi"):
+        for n in (5_000, 20_000, 100_000):
+            runs, shapes = [], []
+            for seed in seeds:
+                model = MarketModel(compose([f"population.size={n}", "days=60", f"seed={seed}",
+                                             *NETWORK_VARIANTS[name]]).config).run()
+                runs.append(model.metrics.frame())
+                shapes.append(int(np.diff(model.network.adjacency.indptr).max()))
+            r = drift.setdefault(name, {})[n] = {
+                "max_degree": statistics.fmean(shapes),
+                "aware_d10": statistics.fmean(float(f["aware"].iloc[9]) for f in runs) / n,
+                "customers_d60": statistics.fmean(float(f["adopters"].iloc[59]) for f in runs) / n,
+                "gmv_per_consumer": statistics.fmean(float(f["gmv"].sum()) for f in runs) / n}
+            print(f"| {name} | {n:,} | {r['max_degree']:,.0f} | {r['aware_d10']:.1%} | {r['customers_d60']:.1%} "
+                  f"| {r['gmv_per_consumer']:.2f} |", flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"size": size, "days": days, "seeds": seeds, "networks": table, "drift": drift},
+                              indent=1))
+    print(f"written: {out}")
 
 
 def _fmt(v) -> str:
@@ -209,6 +319,8 @@ def main() -> None:
     parser.add_argument("--scenarios", action="store_true", help="the scenario table instead")
     parser.add_argument("--sweep", action="store_true", help="the platform-key sensitivity table instead")
     parser.add_argument("--kol-tiers", action="store_true", help="KOL engagement by tier at 100,000 consumers")
+    parser.add_argument("--networks", action="store_true",
+                        help="every network kind at the defaults (90 days unless --days), and BA/HK drift with N")
     args = parser.parse_args()
     logging.getLogger("MESA").setLevel(logging.WARNING)
     if args.sweep:
@@ -216,6 +328,11 @@ def main() -> None:
         return
     if args.kol_tiers:
         kol_tiers(args.seeds)
+        return
+    if args.networks:
+        days = 90 if args.days == parser.get_default("days") else args.days
+        seeds = [0, 1, 2, 3] if args.seeds == parser.get_default("seeds") else args.seeds
+        networks(args.size, days, seeds, Path(args.out).with_name("networks.json"))
         return
     if args.scenarios:
         table = scenario_table(args.size, args.seeds)

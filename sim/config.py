@@ -83,8 +83,9 @@ class NetworkConfig:
     mean_degree: float = 10.0  # mean number of friends per consumer
     rewire_prob: float = 0.1  # watts_strogatz: probability a lattice tie is rewired
     triad_prob: float = 0.5  # holme_kim: probability of closing a triangle after each attachment
-    communities: int = 20  # sbm: number of communities (社群) of equal size
+    community_size: int = 20  # sbm: consumers per community (社群): round(size / community_size) communities
     mixing: float = 0.1  # sbm: share of a consumer's ties outside its community
+    strong_share: float = 0.3  # ba, ws, er, file without strengths: share of ties that are strong
     path: str | None = None  # file: edge list (.csv, .parquet) or .graphml
 
     def validate(self) -> None:
@@ -94,37 +95,41 @@ class NetworkConfig:
         check_probability("network.rewire_prob", self.rewire_prob)
         check_probability("network.triad_prob", self.triad_prob)
         check_probability("network.mixing", self.mixing)
-        check_at_least("network.communities", self.communities, 1)
+        check_probability("network.strong_share", self.strong_share)
+        check_at_least("network.community_size", self.community_size, 2)
         if self.kind == "file" and not self.path:
             raise ConfigError("network.path", self.path, "network=file needs network.path=<edge list .csv/.parquet or .graphml>")
 
 
 @dataclass(unsafe_hash=True)
 class KOLConfig:
-    """KOLs (influencers): follower counts ~ Pareto(follower_min, follower_alpha).
+    """KOLs (influencers). Audiences are shares of the consumers, so a market of N and of
+    10N consumers has the same KOLs per capita: KOL k has f_k = N x follower_min_share x
+    (1 + Pareto(follower_alpha)) followers, at most N x follower_max_share.
 
-    Engagement per post of a KOL with f followers:
-    ``engagement_at_1k * (f / 1000) ** -engagement_elasticity``, clipped to [0, 1].
+    Engagement per post of a KOL whose audience is a share a_k = f_k / N of the consumers:
+    ``engagement_at_1pct * (a_k / 0.01) ** -engagement_elasticity``, clipped to [0, 1].
     """
 
     count: int = 20
-    follower_min: float = 100.0  # followers of the smallest KOL
+    follower_min_share: float = 0.001  # the smallest KOL's audience, as a share of consumers
     follower_alpha: float = 0.7  # Pareto tail exponent of follower counts
-    follower_max_share: float = 0.5  # cap on followers as a share of consumers
+    follower_max_share: float = 0.5  # the largest audience, as a share of consumers
     posts_per_week: float = 2.0  # organic posts per KOL per week
-    engagement_at_1k: float = 0.025  # probability per post that a follower engages, at 1,000 followers
-    engagement_elasticity: float = 0.3  # how fast engagement falls with follower count
+    engagement_at_1pct: float = 0.01  # probability per post that a follower engages, at an audience of 1 %
+    engagement_elasticity: float = 0.3  # how fast engagement falls with the audience
 
     def validate(self) -> None:
         check_at_least("population.kols.count", self.count, 0)
-        check_positive("population.kols.follower_min", self.follower_min)
+        check_probability("population.kols.follower_min_share", self.follower_min_share)
+        check_positive("population.kols.follower_min_share", self.follower_min_share)
         check_positive("population.kols.follower_alpha", self.follower_alpha)
         if not 0 < self.follower_max_share <= 1:
             raise ConfigError("population.kols.follower_max_share", self.follower_max_share, "must be in (0, 1]")
         check_non_negative("population.kols.posts_per_week", self.posts_per_week)
         if self.posts_per_week > 7:
             raise ConfigError("population.kols.posts_per_week", self.posts_per_week, "must be <= 7 (one post a day at most)")
-        check_probability("population.kols.engagement_at_1k", self.engagement_at_1k)
+        check_probability("population.kols.engagement_at_1pct", self.engagement_at_1pct)
         check_non_negative("population.kols.engagement_elasticity", self.engagement_elasticity)
 
 
@@ -151,9 +156,18 @@ class PopulationConfig:
     sharing_propensity: Distribution = _beta(2.0, 6.0)
     budget: Distribution = _lognormal(150.0, 0.8)  # yuan per order
     kols: KOLConfig = field(default_factory=KOLConfig)
+    # Real users the simulated consumers stand for (null: they are the market). Where set, the
+    # keys a merchant states for the real market — campaign budgets, flat KOL fees, flash-sale
+    # stock — are scaled by size / represents, and KOL tiers count real followers.
+    represents: float | None = None
+    homophily: float = 0.5  # how alike friends' traits are, [0, 1): 0 independent traits
 
     def validate(self) -> None:
         check_at_least("population.size", self.size, 2)
+        if self.represents is not None:
+            check_positive("population.represents", self.represents)
+        if not 0.0 <= self.homophily < 1.0:
+            raise ConfigError("population.homophily", self.homophily, "must be in [0, 1): 0 = independent traits")
         for name in ("price_sensitivity", "quality_expectation", "trust_friends", "trust_kol",
                      "trust_ads", "sharing_propensity", "budget"):
             getattr(self, name).validate(f"population.{name}")
@@ -179,7 +193,7 @@ class MarketConfig:
     # visits (activity), probabilities per day
     prospect_visit_prob: float = 0.10  # aware non-customer
     customer_visit_peak: float = 0.22  # customer, the day after a purchase
-    customer_visit_floor: float = 0.045  # customer, long after the last purchase
+    customer_visit_floor: float = 0.06  # customer, long after the last purchase
     visit_decay_days: float = 6.0  # e-folding time of the visit probability, days
     # satisfaction and word of mouth
     satisfaction_tolerance: float = 0.1  # realized quality >= expectation - tolerance: satisfied
@@ -258,14 +272,24 @@ class PlatformConfig:
 
 @dataclass(unsafe_hash=True)
 class DiffusionConfig:
-    """Config group ``diffusion``: the innovation (p) and imitation (q) rates, per day."""
+    """Config group ``diffusion``: how consumers hear of the market (probabilities per day).
 
-    innovation: float = 0.002  # p: awareness from platform traffic and ads
-    imitation: float = 0.3  # q: awareness from word of mouth, times the share of talking neighbours
+    Market law: an unaware consumer hears with probability
+    1 − (1 − α_i)(1 − β_s)^{m_s}(1 − β_w)^{m_w}, α_i from the broadcast channels
+    (``innovation``), m_s and m_w its strong and weak ties talking today (promoters,
+    warners, and those who reshared a post). Bass law: p = ``innovation``, q = ``imitation``.
+    """
+
+    innovation: float = 0.01  # α: awareness from platform traffic and ads
+    imitation: float = 0.3  # q of the Bass law (scenario=bass): times the share of neighbours who bought
+    strong_tie: float = 0.04  # β_s: P(hearing through one strong tie talking today)
+    weak_tie: float = 0.03  # β_w: P(hearing through one weak tie talking today)
+    reshare: float = 0.08  # P(a friend reached by a post reshares it), at the first step of a cascade
+    reshare_decay: float = 0.9  # the reshare probability x this at each further step, [0, 1]
 
     def validate(self) -> None:
-        check_probability("diffusion.innovation", self.innovation)
-        check_probability("diffusion.imitation", self.imitation)
+        for key in ("innovation", "imitation", "strong_tie", "weak_tie", "reshare", "reshare_decay"):
+            check_probability(f"diffusion.{key}", getattr(self, key))
 
 
 @dataclass(unsafe_hash=True)

@@ -49,6 +49,7 @@ DAILY_METRICS = (
     Metric("kol_posts", "posts", description="organic KOL posts"),
     Metric("kol_reach", "exposures", description="follower exposures of organic posts"),
     Metric("kol_engagements", "engagements", description="engaged follower exposures"),
+    Metric("reshares", "consumers", description="consumers who reshared a post today (cascades)"),
     _money("discounts", "discounts granted on today's orders"),
     _money("commission", "platform commission"),
     _money("merchant_revenue", "GMV - discounts - commission"),

@@ -102,7 +102,10 @@ class MarketModel(mesa.Model):
         market = self.market_streams
         self.network = build_network(config.network, config.population.size, market["network"])
         self.n = self.network.n
-        self.consumers = Consumers(self.n, config.population, market["traits"])
+        represents = config.population.represents
+        #: simulated consumers per real user: scales the keys stated for the real market
+        self.scale = 1.0 if represents is None else self.n / represents
+        self.consumers = Consumers(self.n, config.population, market["traits"], self.network, market["homophily"])
         self.catalogue = Catalogue.generate(config.market, market["catalogue"])
         self.reference_price = self.catalogue.reference_price  # the market's, before the platform's price level
         if config.platform.price_level != 1.0:  # the platform's prices; unit costs stay
@@ -121,6 +124,11 @@ class MarketModel(mesa.Model):
         self.mechanisms = [cfg.mechanism(key, cfg, self, i) for i, (key, cfg) in enumerate(config.campaign.mechanisms)]
         self.mechanism = {m.key: m for m in self.mechanisms}
 
+        d = config.diffusion
+        #: −ln(1 − β) of each tie (hearing through it): the weights word of mouth counts
+        self.tie_weights = hearing.tie_weights(self.network.strength, d.strong_tie, d.weak_tie)
+        self.cascades: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (day, promoters among origins, sizes, depths)
+        self._cascade_scratch: np.ndarray | None = None  # talking.cascades' per-consumer scratch, kept
         mk = config.market
         self.customer_visit = visiting.customer_visit_curve(mk.customer_visit_floor, mk.customer_visit_peak,
                                                             mk.visit_decay_days, config.days)
@@ -137,7 +145,7 @@ class MarketModel(mesa.Model):
         kcfg = self.config.population.kols
         self.follower_graph = build_follower_graph(kcfg, self.n, self.market_streams["followers"])
         followers = np.diff(self.follower_graph.indptr)
-        self.kol_engagement = np.minimum(1.0, KOL.engagement_for(followers, kcfg.engagement_at_1k,
+        self.kol_engagement = np.minimum(1.0, KOL.engagement_for(followers, self.n, kcfg.engagement_at_1pct,
                                                                  kcfg.engagement_elasticity)
                                          * self.config.platform.content_multiplier)
         self.kols = [KOL(self, k, followers[k], self.kol_engagement[k], kcfg.posts_per_week / 7.0)
@@ -151,6 +159,9 @@ class MarketModel(mesa.Model):
         self._buyers = empty
         self._products = empty
         self._satisfied = np.zeros(0, dtype=bool)
+        self._kol_engaged: list[np.ndarray] = []  # followers who engaged with a KOL post today
+        self.reshared_today = empty  # origins and resharers of today's cascades (consumer ids)
+        self.reshare_origins_today = empty  # the posts that started them
         self.consumers.active[:] = False
         self.visit_boost[:] = False
         self.transacted[:] = False
@@ -242,23 +253,64 @@ class MarketModel(mesa.Model):
         c = self.consumers
         engaged, reach, engagements = hearing.engaged_followers(self.follower_graph, kols, engagement, rng)
         c.kol_touch_day[engaged] = self.day
+        self._kol_engaged.append(engaged)
         self._make_aware(engaged[~c.aware[engaged]], SOURCE_KOL)
         return engaged, reach, engagements
 
-    def _word_of_mouth_shares(self) -> None:
-        """Shares of each consumer's neighbours promoting and warning today."""
+    def _word_of_mouth_shares(self) -> tuple[np.ndarray, np.ndarray]:
+        """Shares of each consumer's neighbours promoting and warning today; returns who
+        promotes and who warns (masks)."""
         promoters, detractors = talking.talking(self.consumers.wom_until, self.consumers.wom_sign, self.day)
         self.positive_share = self.network.neighbour_share(promoters)
         self.negative_share = self.network.neighbour_share(detractors)
+        return promoters, detractors
+
+    def friends_shares(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shares of the friends of consumers ``who`` promoting and warning today (the
+        purchase's social proof)."""
+        return self.positive_share[who], self.negative_share[who]
 
     def _phase_awareness(self) -> None:
+        """Broadcast channels and word of mouth, counted by ties: today's talkers (promoters
+        and warners), the consumers who reshared a post today, and engaged KOL followers who
+        reposted (``agents.hearing``, ``agents.talking.cascades``). A consumer who reshared a
+        post has seen it: it is aware from today, heard from friends."""
         c, d = self.consumers, self.config.diffusion
-        self._word_of_mouth_shares()
+        promoters, warners = self._word_of_mouth_shares()
+        spreading = promoters | warners
+        reshared = self._reshares(promoters)
+        spreading[reshared] = True
         candidates = np.flatnonzero(~c.aware)
+        exposure = self.network.weighted_count(spreading, self.tie_weights, candidates)
         p_i = hearing.broadcast_hazard(d.innovation, self.config.platform.traffic_multiplier, c.ads_factor[candidates])
-        q_i = hearing.word_of_mouth_hazard(d.imitation, c.friends_factor[candidates], self.positive_share[candidates])
+        q_i = hearing.word_of_mouth_hazard(exposure, c.friends_factor[candidates])
         new, from_ads = hearing.hear(self.uniforms("awareness")[candidates], p_i, q_i)
         self._make_aware(candidates[new], np.where(from_ads[new], SOURCE_ADS, SOURCE_FRIENDS))
+        self._make_aware(np.unique(reshared[~c.aware[reshared]]), SOURCE_FRIENDS)  # who reshared a post saw it
+
+    def _reshares(self, promoters: np.ndarray) -> np.ndarray:
+        """Today's cascades: posts by the promoters whose word of mouth starts today, and
+        reposts by the followers who engaged with a KOL post (each with probability
+        ``diffusion.reshare``), reshared along ties. Returns who spread them (origins and
+        resharers) and records each cascade (``cascades.parquet``)."""
+        d, c, adj = self.config.diffusion, self.consumers, self.network.adjacency
+        if d.reshare <= 0 or adj is None:
+            return np.zeros(0, dtype=np.int64)
+        u = self.uniforms("reshare")
+        posting = np.flatnonzero(promoters & (c.wom_until == self.day + self.config.market.wom_days - 1))
+        engaged = np.unique(np.concatenate(self._kol_engaged)) if self._kol_engaged else np.zeros(0, np.int64)
+        reposting = np.setdiff1d(engaged[u[engaged] < d.reshare], posting)
+        origins = np.concatenate([posting, reposting])
+        if self._cascade_scratch is None:
+            self._cascade_scratch = np.full(self.n, -1, dtype=np.int32)
+        resharers, size, depth = talking.cascades(adj.indptr, adj.indices, origins, u, d.reshare, d.reshare_decay,
+                                                  scratch=self._cascade_scratch)
+        if len(origins):
+            self.cascades.append((self.day, len(posting), size, depth))
+        self.metrics.count("reshares", len(resharers))
+        self.reshare_origins_today = origins
+        self.reshared_today = np.concatenate([origins, resharers])
+        return self.reshared_today
 
     def _phase_visits(self) -> None:
         c, mk = self.consumers, self.config.market
@@ -294,9 +346,10 @@ class MarketModel(mesa.Model):
         price = cat.list_price[product] if unit_price is None else unit_price
         trust = buying.trust_in_source(c.aware_source[who], c.trust_friends[who], c.trust_kol[who], c.trust_ads[who],
                                        c.kol_touch_day[who] == self.day, c.satisfied_last[who])
+        positive, negative = self.friends_shares(who)
         utility = buying.purchase_utility(
             self.config.market, cat.quality[product], c.quality_expectation[who], c.price_sensitivity[who], price,
-            self.reference_price, self.positive_share[who], self.negative_share[who], trust,
+            self.reference_price, positive, negative, trust,
             self.config.platform.platform_trust, utility_shift)
         return buying.purchase_probability(utility, price * quantity, c.budget[who])
 
@@ -468,6 +521,22 @@ class MarketModel(mesa.Model):
             day=self.day, buyers=len(np.unique(buyers)), active_users=len(active), aware=self.n_aware,
             adopters=self.n_adopters, churned=self.n_churned, promoters=int(promoters.sum()),
             detractors=int(detractors.sum()), campaign_cost=spent)
+
+    def cascades_frame(self):
+        """Every reshare cascade: ``day, origin`` (``promoter`` or ``kol``), ``size`` (the
+        origin and its resharers), ``depth`` (the longest chain of reshares)."""
+        import pandas as pd
+
+        rows = {"day": [], "origin": [], "size": [], "depth": []}
+        for day, n_promoters, size, depth in self.cascades:
+            rows["day"].append(np.full(len(size), day, dtype=np.int32))
+            rows["origin"].append(np.where(np.arange(len(size)) < n_promoters, "promoter", "kol"))
+            rows["size"].append(size)
+            rows["depth"].append(depth)
+        if not self.cascades:
+            return pd.DataFrame({"day": np.zeros(0, np.int32), "origin": np.zeros(0, object),
+                                 "size": np.zeros(0, np.int64), "depth": np.zeros(0, np.int64)})
+        return pd.DataFrame({k: np.concatenate(v) for k, v in rows.items()})
 
     def summary(self) -> dict:
         """Run totals and KPIs (money in yuan, retention as shares, ``None`` where undefined)."""

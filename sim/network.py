@@ -16,10 +16,21 @@ Generators (``NetworkConfig.kind``), with k = ``network.mean_degree``:
   end rewired to a uniform consumer with probability ``rewire_prob``.
 * ``erdos_renyi``: G(n, M), M = round(n k / 2) distinct uniform pairs.
 * ``holme_kim``: ``networkx.powerlaw_cluster_graph`` (slow above ~10^5 consumers).
-* ``sbm``: stochastic block model, ``communities`` equal contiguous blocks, a share
+* ``sbm``: stochastic block model, round(n / ``community_size``) equal contiguous blocks
+  (the communities' size, not their number, is fixed: the same structure at any n), a share
   ``mixing`` of the ties between blocks.
 * ``complete``: everyone is everyone's friend; the adjacency is never materialized.
 * ``file``: an edge list (.csv, .parquet) or a .graphml file, see :func:`load_network_file`.
+
+Every tie has a **strength** in [0, 1] (``SocialNetwork.strength``, aligned with the
+adjacency's entries; 1 strong, 0 weak), drawn with the graph so that its meaning does
+not drift with n: ``sbm`` ties inside a community are strong and ties between
+communities weak; ``holme_kim`` triangle-closing ties are strong and attachment ties
+weak; for ``barabasi_albert``, ``watts_strogatz`` and ``erdos_renyi`` a share
+``network.strong_share`` of the ties is strong, embedded ties first where the generator
+makes them (the unrewired lattice ties of ``watts_strogatz``); ``file`` reads an optional
+``strength`` column (``strong``/``weak`` or a number in [0, 1]), else as the generators
+without structure; on the ``complete`` graph every tie is weak.
 
 Self-loops and repeated ties are always dropped; where a generator's draws can
 collide, ``erdos_renyi``, ``sbm`` and the follower graph top the draws up until
@@ -31,7 +42,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
@@ -63,9 +74,11 @@ class SocialNetwork:
 
     ``adjacency`` is a symmetric 0/1 CSR matrix (float32 data, int32 indices and
     indptr, sorted indices, no self-loops, no duplicates), or ``None`` for the
-    complete graph, which is never materialized. ``degree`` is friends per
-    consumer (int32). ``community`` is the sbm block of each consumer;
-    ``node_ids`` maps index -> original node id for networks read from a file.
+    complete graph, which is never materialized. ``strength`` is each adjacency
+    entry's tie strength in [0, 1] (float32, the same for both directions; None on
+    the complete graph: every tie weak). ``degree`` is friends per consumer
+    (int32). ``community`` is the sbm block of each consumer; ``node_ids`` maps
+    index -> original node id for networks read from a file.
     """
 
     n: int
@@ -74,12 +87,22 @@ class SocialNetwork:
     degree: np.ndarray
     community: np.ndarray | None = None
     node_ids: np.ndarray | None = None
+    strength: np.ndarray | None = None
+    #: weighted copies of the adjacency for :meth:`weighted_count`, built once per weights array
+    _weighted: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_edges(cls, src, dst, n: int, kind: str = "edges", **extra) -> "SocialNetwork":
-        """A network on ``n`` consumers from tie end-point arrays (symmetrized, deduplicated, self-loops dropped)."""
-        adj = _csr_from_edges(src, dst, n)
-        return cls(n=int(n), kind=kind, adjacency=adj, degree=_degree(adj), **extra)
+    def from_edges(cls, src, dst, n: int, kind: str = "edges", strength=None, **extra) -> "SocialNetwork":
+        """A network on ``n`` consumers from tie end-point arrays (symmetrized, deduplicated,
+        self-loops dropped); ``strength`` per tie (0/1 or in [0, 1]; a repeated tie keeps
+        its strongest), default all weak."""
+        adj, tie_strength = _csr_from_edges(src, dst, n, strength)
+        return cls(n=int(n), kind=kind, adjacency=adj, degree=_degree(adj), strength=tie_strength, **extra)
+
+    @property
+    def strong_share(self) -> float:
+        """Mean tie strength (the share of strong ties, for 0/1 strengths)."""
+        return 0.0 if self.strength is None or not self.strength.size else float(self.strength.mean())
 
     @property
     def n_edges(self) -> int:
@@ -138,6 +161,41 @@ class SocialNetwork:
         gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
         return np.bincount(self.adjacency.indices[gather], minlength=self.n).astype(np.float64)
 
+    def weighted_count(self, mask: np.ndarray, weights: np.ndarray | float, idx: np.ndarray | None = None
+                       ) -> np.ndarray:
+        """Σ_j weights_ij over each consumer's friends j in ``mask`` (float64), for every
+        consumer or only those of ``idx``: ``weights`` aligned with the adjacency's entries
+        (symmetric), or one number for every tie (the only form on the complete graph).
+        Pulled from the rows of ``idx`` when they hold under a quarter of the ties; else
+        pushed from the mask's rows when they hold few of the ties, as
+        :meth:`neighbour_count`, or a mat-vec."""
+        if self.adjacency is None or np.isscalar(weights):
+            counts = float(weights) * self.neighbour_count(mask)
+            return counts if idx is None else counts[idx]
+        indptr = self.adjacency.indptr
+        if idx is not None:
+            pull_starts = indptr[idx].astype(np.int64)
+            pull_lens = indptr[idx + 1] - pull_starts
+            pulled = int(pull_lens.sum())
+            if pulled >= self.adjacency.nnz // 4:  # many asked for: push (or a mat-vec) for all
+                return self.weighted_count(mask, weights)[idx]
+            gather = np.repeat(pull_starts - (np.cumsum(pull_lens) - pull_lens), pull_lens) + np.arange(pulled)
+            talking_tie = mask[self.adjacency.indices[gather]]
+            owner = np.repeat(np.arange(len(idx)), pull_lens)
+            return np.bincount(owner[talking_tie], weights=weights[gather[talking_tie]], minlength=len(idx))
+        rows = np.flatnonzero(mask)
+        starts = indptr[rows].astype(np.int64)
+        lens = indptr[rows + 1] - starts
+        total = int(lens.sum())
+        if total > self.adjacency.nnz // 4:
+            matrix = self._weighted.get(id(weights))
+            if matrix is None or matrix[0] is not weights:  # built once per weights array
+                matrix = self._weighted[id(weights)] = (weights, sp.csr_matrix(
+                    (weights, self.adjacency.indices, indptr), shape=self.adjacency.shape))
+            return np.asarray(matrix[1] @ mask.astype(weights.dtype), dtype=np.float64)
+        gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        return np.bincount(self.adjacency.indices[gather], weights=weights[gather], minlength=self.n)
+
     def share_of(self, counts: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """``counts[idx]`` (friends in some state) as a share of the friends of consumers ``idx``."""
         if self.adjacency is None:
@@ -161,22 +219,35 @@ def _degree(adj: sp.csr_matrix) -> np.ndarray:
     return np.diff(adj.indptr).astype(np.int32)
 
 
-def _csr_from_edges(src, dst, n: int) -> sp.csr_matrix:
+def _csr_from_edges(src, dst, n: int, strength=None) -> tuple[sp.csr_matrix, np.ndarray]:
     """Symmetric 0/1 CSR (n, n) from tie end points: both directions, self-loops
-    and duplicates dropped, float32 data, int32 indices/indptr, sorted indices."""
+    and duplicates dropped, float32 data, int32 indices/indptr, sorted indices; and the
+    tie strengths aligned with its entries (0 where not given; a repeated tie keeps its
+    strongest)."""
     src = np.asarray(src).ravel()
     dst = np.asarray(dst).ravel()
     keep = src != dst
     idx = np.int32 if n < 2**31 else np.int64
     rows = np.concatenate([src[keep], dst[keep]]).astype(idx, copy=False)
     cols = np.concatenate([dst[keep], src[keep]]).astype(idx, copy=False)
+    if strength is None:
+        data = np.ones(rows.size, np.float32)
+    else:  # strong 2048, weak 1, a fraction s 1 + s/2: a repeated tie's sum tells whether one was strong
+        s = np.clip(np.broadcast_to(np.asarray(strength, np.float32), src.shape)[keep], 0.0, 1.0)
+        s = np.concatenate([s, s])
+        data = np.where(s >= 1.0, np.float32(2048.0), 1.0 + s / 2.0).astype(np.float32)
     del keep
     # COO -> CSR is a counting sort by row, then per-row sort and duplicate summing (C++).
-    adj = sp.coo_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=(n, n)).tocsr()
-    del rows, cols
+    adj = sp.coo_matrix((data, (rows, cols)), shape=(n, n)).tocsr()
+    del rows, cols, data
     adj.sum_duplicates()
+    if strength is None:
+        tie_strength = np.zeros(adj.nnz, np.float32)
+    else:  # fractional strengths come deduplicated (load_network_file); repeated weak ties sum to >= 2
+        v = adj.data
+        tie_strength = np.where(v >= 2048.0, 1.0, np.where(v < 1.5, 2.0 * (v - 1.0), 0.0)).astype(np.float32)
     adj.data[:] = 1.0
-    return _as_int32(adj)
+    return _as_int32(adj), tie_strength
 
 
 def _as_int32(adj: sp.csr_matrix) -> sp.csr_matrix:
@@ -294,10 +365,11 @@ def _barabasi_albert(n: int, k: float, rng: np.random.Generator) -> np.ndarray:
     return np.stack([src, tgt])
 
 
-def _watts_strogatz(n: int, k: float, p: float, rng: np.random.Generator) -> np.ndarray:
+def _watts_strogatz(n: int, k: float, p: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Ring lattice (each consumer tied to the next k/2 around the ring; a non-integer
     k/2 adds the tie at distance floor(k/2)+1 with probability frac(k/2)), then each
-    tie's far end replaced by a uniform consumer with probability ``p``."""
+    tie's far end replaced by a uniform consumer with probability ``p``. Returns (edges,
+    which ties were rewired)."""
     h = math.floor(k / 2.0)
     frac = k / 2.0 - h
     src = np.repeat(np.arange(n, dtype=np.int64), h)
@@ -308,7 +380,9 @@ def _watts_strogatz(n: int, k: float, p: float, rng: np.random.Generator) -> np.
         dst = np.concatenate([dst, (extra + h + 1) % n])
     rewire = np.flatnonzero(rng.random(src.size) < p)
     dst[rewire] = rng.integers(0, n, size=rewire.size)
-    return np.stack([src, dst])
+    rewired = np.zeros(src.size, dtype=bool)
+    rewired[rewire] = True
+    return np.stack([src, dst]), rewired
 
 
 def _pair_keys(u: np.ndarray, v: np.ndarray, n: int) -> np.ndarray:
@@ -370,28 +444,89 @@ def _sbm(n: int, k: float, communities: int, mixing: float, rng: np.random.Gener
     return np.stack([keys // n, keys % n]), community
 
 
-def _holme_kim(n: int, k: float, triad_prob: float, rng: np.random.Generator) -> np.ndarray:
-    """networkx.powerlaw_cluster_graph(n, m = max(1, round(k/2)), triad_prob): preferential
-    attachment with triangle closure. Pure Python: fine to ~10^5 consumers, slow above."""
-    import networkx as nx
+def _holme_kim(n: int, k: float, triad_prob: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Holme & Kim (2002), as networkx's ``powerlaw_cluster_graph(n, m = max(1, round(k/2)),
+    triad_prob)``: each newcomer attaches to m consumers by preferential attachment, and
+    after each attachment, with probability ``triad_prob``, closes a triangle with a friend
+    of the last one instead. Returns (edges (2, E), which ties closed a triangle). Pure
+    Python: fine to ~10^5 consumers, slow above."""
+    import random
 
     m = max(1, math.floor(k / 2.0 + 0.5))
-    g = nx.powerlaw_cluster_graph(n, m, triad_prob, seed=int(rng.integers(2**31)))
-    edges = np.array(list(g.edges()), dtype=np.int64).reshape(-1, 2)
-    return edges.T
+    if m >= n:
+        m = max(1, n - 1)
+    draw = random.Random(int(rng.integers(2**31)))
+    friends: list[set] = [set() for _ in range(n)]
+    src, dst, triad = [], [], []
+    repeated = list(range(m))  # one entry per tie end: attachment in proportion to degree
+
+    def tie(a: int, b: int, closes: bool) -> None:
+        friends[a].add(b)
+        friends[b].add(a)
+        src.append(a), dst.append(b), triad.append(closes)
+
+    for source in range(m, n):
+        targets: set = set()
+        while len(targets) < m:
+            targets.add(draw.choice(repeated))
+        targets = list(targets)
+        target = targets.pop()
+        tie(source, target, False)
+        repeated.append(target)
+        count = 1
+        while count < m:
+            if draw.random() < triad_prob:
+                around = [f for f in friends[target] if f != source and f not in friends[source]]
+                if around:
+                    other = draw.choice(sorted(around))
+                    tie(source, other, True)
+                    repeated.append(other)
+                    count += 1
+                    continue
+            target = targets.pop()
+            tie(source, target, False)
+            repeated.append(target)
+            count += 1
+        repeated.extend([source] * m)
+    return np.array([src, dst], dtype=np.int64).reshape(2, -1), np.array(triad, dtype=bool)
+
+
+class Ties(NamedTuple):
+    """A generator's ties: ``edges`` (2, E); ``strong`` (E,) if the generator decides tie
+    strength (sbm, holme_kim), else ``embedded`` (E,) ties preferred as strong (or None)."""
+
+    edges: np.ndarray
+    community: np.ndarray | None = None
+    strong: np.ndarray | None = None
+    embedded: np.ndarray | None = None
+
+
+def mark_strong(count: int, share: float, embedded: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    """round(share x count) ties marked strong (bool), embedded ties first, in a random order."""
+    key = rng.random(count) - (embedded.astype(np.float64) if embedded is not None else 0.0)
+    strong = np.zeros(count, dtype=bool)
+    k = int(round(share * count))
+    if k >= count:
+        strong[:] = True
+    elif k > 0:
+        strong[np.argpartition(key, k - 1)[:k]] = True  # the k smallest keys (continuous: no ties)
+    return strong
 
 
 # --------------------------------------------------------------------------- the registry
-def _drawn(edges_of: Callable) -> Callable:
-    """A registry entry from a generator of tie end-points ``edges_of(cfg, n, k, rng)``
-    (or ``(edges, community)``): checks ``n`` and ``k``, builds the network."""
+def _drawn(ties_of: Callable) -> Callable:
+    """A registry entry from a generator ``ties_of(cfg, n, k, rng) -> Ties``: checks ``n``
+    and ``k``, marks the strong ties, builds the network."""
 
     def build(cfg: "NetworkConfig", n: int, rng: np.random.Generator) -> SocialNetwork:
         if cfg.mean_degree >= n:
             raise ConfigError("network.mean_degree", cfg.mean_degree, f"must be < population.size={n}")
-        edges = edges_of(cfg, n, float(cfg.mean_degree), rng)
-        edges, community = edges if isinstance(edges, tuple) else (edges, None)
-        net = SocialNetwork.from_edges(edges[0], edges[1], n, kind=cfg.kind, community=community)
+        ties = ties_of(cfg, n, float(cfg.mean_degree), rng)
+        edges = ties.edges
+        strong = ties.strong if ties.strong is not None else mark_strong(
+            edges.shape[1], cfg.strong_share, ties.embedded, rng)
+        net = SocialNetwork.from_edges(edges[0], edges[1], n, kind=cfg.kind, strength=strong,
+                                       community=ties.community)
         if net.n_edges == 0:
             raise ConfigError("network.mean_degree", cfg.mean_degree, "graph has no ties; raise network.mean_degree")
         return net
@@ -403,11 +538,21 @@ def _complete(cfg: "NetworkConfig", n: int, rng: np.random.Generator) -> SocialN
     return SocialNetwork(n=n, kind="complete", adjacency=None, degree=np.full(n, n - 1, np.int32))
 
 
-def _sbm_blocks(cfg: "NetworkConfig", n: int, k: float, rng: np.random.Generator):
-    if cfg.communities > n // 2:
-        raise ConfigError("network.communities", cfg.communities,
-                          f"must be <= population.size/2={n // 2} (each community needs >= 2 consumers)")
-    return _sbm(n, k, cfg.communities, cfg.mixing, rng)
+def _sbm_blocks(cfg: "NetworkConfig", n: int, k: float, rng: np.random.Generator) -> Ties:
+    if cfg.community_size > n:
+        raise ConfigError("network.community_size", cfg.community_size, f"must be <= population.size={n}")
+    edges, community = _sbm(n, k, max(1, round(n / cfg.community_size)), cfg.mixing, rng)
+    return Ties(edges, community, strong=community[edges[0]] == community[edges[1]])
+
+
+def _watts_strogatz_ties(cfg: "NetworkConfig", n: int, k: float, rng: np.random.Generator) -> Ties:
+    edges, rewired = _watts_strogatz(n, k, cfg.rewire_prob, rng)
+    return Ties(edges, embedded=~rewired)
+
+
+def _holme_kim_ties(cfg: "NetworkConfig", n: int, k: float, rng: np.random.Generator) -> Ties:
+    edges, triad = _holme_kim(n, k, cfg.triad_prob, rng)
+    return Ties(edges, strong=triad)
 
 
 class NetworkKind(NamedTuple):
@@ -420,17 +565,16 @@ class NetworkKind(NamedTuple):
 #: The network generators, ``network.kind`` -> entry. ``NETWORK_KINDS``, the table in
 #: ``docs/model.md`` and the demo's list derive from it (tests check the docs).
 NETWORKS: dict[str, NetworkKind] = {
-    "barabasi_albert": NetworkKind(_drawn(lambda c, n, k, rng: _barabasi_albert(n, k, rng)),
+    "barabasi_albert": NetworkKind(_drawn(lambda c, n, k, rng: Ties(_barabasi_albert(n, k, rng))),
                                    "preferential attachment: hubs, short paths"),
-    "watts_strogatz": NetworkKind(_drawn(lambda c, n, k, rng: _watts_strogatz(n, k, c.rewire_prob, rng)),
-                                  "rewired ring lattice: clustered, small world"),
-    "erdos_renyi": NetworkKind(_drawn(lambda c, n, k, rng: _erdos_renyi(n, k, rng)),
+    "watts_strogatz": NetworkKind(_drawn(_watts_strogatz_ties), "rewired ring lattice: clustered, small world"),
+    "erdos_renyi": NetworkKind(_drawn(lambda c, n, k, rng: Ties(_erdos_renyi(n, k, rng))),
                                "uniform random ties: no hubs, no clustering"),
-    "holme_kim": NetworkKind(_drawn(lambda c, n, k, rng: _holme_kim(n, k, c.triad_prob, rng)),
-                             "preferential attachment with triangle closure (networkx; slow above 10^5)"),
+    "holme_kim": NetworkKind(_drawn(_holme_kim_ties),
+                             "preferential attachment with triangle closure (strong ties; slow above 10^5)"),
     "sbm": NetworkKind(_drawn(_sbm_blocks), "stochastic block model: equal communities (社群), a share of ties between"),
     "complete": NetworkKind(_complete, "everyone is everyone's friend (the Bass law's graph; never materialized)"),
-    "file": NetworkKind(lambda cfg, n, rng: load_network_file(cfg.path),
+    "file": NetworkKind(lambda cfg, n, rng: load_network_file(cfg.path, cfg.strong_share, rng),
                         "your own edge list (.csv, .parquet) or .graphml; population.size is taken from it"),
 }
 NETWORK_KINDS: tuple[str, ...] = tuple(NETWORKS)
@@ -440,8 +584,8 @@ def build_network(cfg: "NetworkConfig", n: int, rng: np.random.Generator) -> Soc
     """The friendship network of ``n`` consumers for ``cfg.kind``, drawn from ``rng``.
 
     ``kind == "file"`` reads ``cfg.path`` and ignores ``n``. Raises
-    :class:`ConfigError` for ``n < 2``, ``mean_degree >= n``, ``sbm`` with more than
-    n/2 communities, or a generator that would give no ties at all.
+    :class:`ConfigError` for ``n < 2``, ``mean_degree >= n``, ``sbm`` communities larger
+    than the population, or a generator that would give no ties at all.
     """
     cfg.validate()
     if cfg.kind != "file" and (isinstance(n, bool) or int(n) != n or n < 2):
@@ -523,7 +667,22 @@ def _read_table(path: Path, suffix: str):
                          f"source,target (or exactly two columns, taken as source, target)")
     if len(df) == 0:
         raise _bad(path, f"edge list has no edges (no rows); {_EXPECTED}")
-    return _integer_ids(path, s, "source"), _integer_ids(path, t, "target")
+    strength = _strengths(path, df[df.columns[cols.index("strength")]]) if "strength" in cols else None
+    return _integer_ids(path, s, "source"), _integer_ids(path, t, "target"), strength
+
+
+def _strengths(path, column) -> np.ndarray:
+    """A ``strength`` column: ``strong``/``weak``, or numbers in [0, 1] (1 = strong)."""
+    import pandas as pd
+
+    text = column.astype(str).str.strip().str.lower()
+    named = text.map({"strong": 1.0, "weak": 0.0})
+    values = named.where(named.notna(), pd.to_numeric(column, errors="coerce")).to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _bad(path, f"tie strength {column.iloc[row]!r} at row {row + 1}: must be strong, weak or a number in [0, 1]")
+    return values
 
 
 def _is_int_literal(text: str) -> bool:
@@ -564,15 +723,17 @@ def _read_graphml(path: Path):
     return edges[:, 0], edges[:, 1], len(nodes), ids[order]
 
 
-def load_network_file(path: str | Path) -> SocialNetwork:
+def load_network_file(path: str | Path, strong_share: float = 0.0,
+                      rng: np.random.Generator | None = None) -> SocialNetwork:
     """A friendship network read from a file; consumers are the file's nodes.
 
     ``.csv``/``.parquet``: an edge list with columns ``source,target`` (or exactly two
     columns, taken in that order; a CSV without a header row is accepted), integer
     node ids of any values. ``.graphml``/``.xml``: any networkx-readable GraphML
     (isolated nodes are consumers too; directed edges become ties). Node ids are
-    mapped to 0..n-1 in sorted order and kept in ``node_ids``. Any problem raises
-    :class:`ConfigError` with key ``network.path``.
+    mapped to 0..n-1 in sorted order and kept in ``node_ids``. An optional column
+    ``strength`` (``strong``/``weak`` or a number in [0, 1]) gives tie strengths; without
+    it a share ``strong_share`` of the ties is strong, drawn from ``rng``. Any problem raises :class:`ConfigError` with key ``network.path``.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -584,14 +745,22 @@ def load_network_file(path: str | Path) -> SocialNetwork:
         raise _bad(path, f"not a regular file; {_EXPECTED}")
     if p.stat().st_size == 0:
         raise _bad(path, f"file is empty; {_EXPECTED}")
+    strength = None
     if suffix in (".graphml", ".xml"):
         src, dst, n, node_ids = _read_graphml(p)
     else:
-        s, t = _read_table(p, suffix)
+        s, t, strength = _read_table(p, suffix)
         node_ids, inverse = np.unique(np.concatenate([s, t]), return_inverse=True)
         n = node_ids.size
         src, dst = inverse[: s.size], inverse[s.size:]
-    net = SocialNetwork.from_edges(src, dst, n, kind="file", node_ids=node_ids)
+    if strength is None:  # no strengths in the file: a share of the ties strong, as the generators do
+        strength = mark_strong(src.size, strong_share, None, rng or np.random.default_rng(0))
+    else:  # a tie listed twice (either direction) keeps its strongest
+        key = np.minimum(src, dst) * n + np.maximum(src, dst)
+        order = np.lexsort((-strength, key))
+        first = np.concatenate(([True], key[order][1:] != key[order][:-1]))
+        src, dst, strength = src[order][first], dst[order][first], strength[order][first]
+    net = SocialNetwork.from_edges(src, dst, n, kind="file", strength=strength, node_ids=node_ids)
     if net.n_edges == 0:
         raise _bad(path, f"all {n} consumers are isolated (no ties between distinct nodes, "
                          f"e.g. only self-loops); the network needs at least one tie")
@@ -601,8 +770,8 @@ def load_network_file(path: str | Path) -> SocialNetwork:
 def build_follower_graph(cfg: "KOLConfig", n: int, rng: np.random.Generator) -> sp.csr_matrix:
     """Directed follower edges: a (cfg.count, n) 0/1 CSR, row k = consumers following KOL k.
 
-    Followers of KOL k: f_k = follower_min x (1 + Pareto(follower_alpha)), capped at
-    floor(follower_max_share x n), at least 1, rounded. Followers are uniform without
+    Followers of KOL k: f_k = n x follower_min_share x (1 + Pareto(follower_alpha)), capped
+    at floor(follower_max_share x n), at least 1, rounded. Followers are uniform without
     repeats: drawn with replacement, deduplicated, and topped up until every row has
     exactly f_k distinct consumers (for f_k > n/2 the n - f_k non-followers are drawn
     that way and the row is their complement). float32 data, int32 indices/indptr.
@@ -611,7 +780,7 @@ def build_follower_graph(cfg: "KOLConfig", n: int, rng: np.random.Generator) -> 
     count = int(cfg.count)
     if count <= 0:
         return _csr_rows(np.empty(0, np.int64), np.empty(0, np.int64), (0, n))
-    f = cfg.follower_min * (1.0 + rng.pareto(cfg.follower_alpha, size=count))
+    f = cfg.follower_min_share * n * (1.0 + rng.pareto(cfg.follower_alpha, size=count))
     cap = max(1, min(n, math.floor(cfg.follower_max_share * n)))
     f = np.clip(np.rint(np.minimum(f, cap)), 1, cap).astype(np.int64)
 

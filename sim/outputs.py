@@ -61,7 +61,8 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
 
     ``metrics.parquet`` (one row per day), ``retention.parquet`` (retention by
     day since first purchase), ``cohorts.parquet`` (cohort x day-since activity),
-    ``payments.parquet`` (campaign cash outlays, with a campaign) and, last,
+    ``payments.parquet`` (campaign cash outlays, with a campaign), ``cascades.parquet``
+    (reshare cascades, where there were any) and, last,
     ``summary.json``.
     """
     out = Path(out_dir)
@@ -72,6 +73,8 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
     }
     if model.mechanisms:
         paths["payments"] = write_parquet(model.payments.to_frame(), out / "payments.parquet")
+    if model.cascades:
+        paths["cascades"] = write_parquet(model.cascades_frame(), out / "cascades.parquet")
     summary = model.summary()
     summary.update(extra_summary or {})
     paths["summary"] = write_json(summary, out / "summary.json")

@@ -92,11 +92,10 @@ def test_more_posts_more_reach_until_fatigue_bites():
 
 
 def test_engagement_rate_falls_with_follower_tier():
-    # 40 KOLs from 20 followers up; tiers scaled so 2,000 consumers stand for 400,000 users:
-    # nano < 50 followers <= micro < 500 <= mid
-    m = run(population={"size": 2000, "kols": {"count": 40, "follower_min": 20}},
-            campaign={"kol_seeding": {"kol_selection": "all", "posts_per_week": 7, "fatigue": 0,
-                                      "tier_audience": 400_000, **FREE}})
+    # 40 KOLs from 20 followers (1 % of the consumers) up; tiers scaled so 2,000 consumers stand
+    # for 400,000 users (population.represents): nano < 50 followers <= micro < 500 <= mid
+    m = run(population={"size": 2000, "represents": 400_000, "kols": {"count": 40, "follower_min_share": 0.01}},
+            campaign={"kol_seeding": {"kol_selection": "all", "posts_per_week": 7, "fatigue": 0, **FREE}})
     s = m.summary()
     by_tier = s["kol_engagement_by_tier"]
     assert set(by_tier) == {"nano", "micro", "mid", "mega"}
@@ -205,7 +204,7 @@ def test_options_combine_and_renamed_keys_do_not_collide():
     ("kol_seeding", {"fatigue_window_days": 0}, "fatigue_window_days"),
     ("kol_seeding", {"content_quality": -1}, "content_quality"),
     ("kol_seeding", {"attribution_days": 0}, "attribution_days"),
-    ("kol_seeding", {"tier_audience": 0}, "tier_audience"),
+    ("kol_seeding", {"n_kols": 0}, "n_kols"),
     ("kol_seeding", {"target": "new_users"}, "target"),
     ("kol_seeding", {"start_day": 10, "end_day": 5}, "end_day"),
     ("kol_seeding", {"budget": -1}, "budget"),

@@ -106,7 +106,7 @@ def test_community_target_needs_communities_in_the_network():
     with pytest.raises(ConfigError, match="network=sbm"):
         MarketModel(small_config(campaign={"quality_incident": {"target": "community", "communities": [1]}}))
     with pytest.raises(ConfigError) as info:
-        MarketModel(small_config(network={"kind": "sbm", "communities": 4},
+        MarketModel(small_config(network={"kind": "sbm", "community_size": 500},  # 2,000 consumers: communities 0-3
                                  campaign={"quality_incident": {"target": "community", "communities": [7]}}))
     assert info.value.key == "campaign.quality_incident.communities"
 

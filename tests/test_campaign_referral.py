@@ -69,7 +69,7 @@ def test_invitations_follow_friendship_ties_and_communities():
     bound = np.flatnonzero(m.referrer >= 0)
     assert bound.size > 100
     assert (np.asarray(ba.network.adjacency[m.referrer[bound], bound]).ravel() == 1).all()
-    sbm = run(network={"kind": "sbm", "communities": 10}, community_share=1.0)
+    sbm = run(network={"kind": "sbm", "community_size": 200}, community_share=1.0)
     m = sbm.mechanisms[0]
     bound = np.flatnonzero(m.referrer >= 0)
     comm = sbm.network.community

@@ -1,6 +1,8 @@
 """The team purchase family: group-buy (拼团, ``team_purchase``) and community
 group-buy with group leaders (社区团购, ``community_groupbuy``)."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,15 +168,12 @@ def groupbuy():
     return run(network=SBM, community_groupbuy={})
 
 
-def test_leaders_are_the_best_connected_of_each_community(groupbuy):
+def test_leaders_are_the_best_connected_share_of_the_consumers(groupbuy):
     mech, net = groupbuy.mechanism["community_groupbuy"], groupbuy.network
     leaders = mech.leaders
-    per = np.bincount(net.community[leaders], minlength=int(net.community.max()) + 1)
-    assert (per == 3).all()
-    for c in range(len(per)):
-        members = np.flatnonzero(net.community == c)
-        lead = leaders[net.community[leaders] == c]
-        assert net.degree[lead].min() >= np.sort(net.degree[members])[-3]
+    assert len(leaders) == math.ceil(0.006 * net.n)  # leader_share: the same per capita at any size
+    others = np.setdiff1d(np.arange(net.n), leaders)
+    assert net.degree[leaders].min() >= net.degree[others].max()
 
 
 def test_leaders_earn_their_commission_on_recruits_orders(groupbuy, sbm_baseline):
@@ -217,7 +216,7 @@ def test_groupbuy_without_communities_and_within_budget():
     ("team_purchase", {"team_sizes": 3}, "team_sizes"),
     ("community_groupbuy", {"leader_commission": -0.1}, "leader_commission"),
     ("community_groupbuy", {"groupbuy_discount": 1.2}, "groupbuy_discount"),
-    ("community_groupbuy", {"leaders_per_community": 0}, "leaders_per_community"),
+    ("community_groupbuy", {"leader_share": 0}, "leader_share"),
     ("community_groupbuy", {"leader_share": 0.0}, "leader_share"),
     ("community_groupbuy", {"post_every_days": 0}, "post_every_days"),
     ("community_groupbuy", {"reach_prob": 1.5}, "reach_prob"),

@@ -117,7 +117,7 @@ def test_state_colours_match_model_state():
 
 def test_events_are_todays_and_inside_the_sample():
     model = small_model(seed=5)  # referral + team purchase
-    seen = {"new_customers": 0, "team": 0, "kol_touched": 0, "referrals": 0}
+    seen = {"new_customers": 0, "team": 0, "kol_touched": 0, "referrals": 0, "reshared": 0, "reshare_ties": 0}
     for _ in range(30):
         model.step()
         ev = model.events()
@@ -132,6 +132,96 @@ def test_events_are_todays_and_inside_the_sample():
         for key in seen:
             seen[key] += len(ev[key])
     assert all(seen.values()), seen
+
+
+# --------------------------------------------------------------------------- reshare cascades
+def reshare_model(tmp_path, monkeypatch, reshare: float, **controls) -> DemoModel:
+    """A small Barabási–Albert market (no campaign) with ``diffusion.reshare`` set by a preset
+    file, as ``make demo PRESET=file.yaml`` would."""
+    preset = tmp_path / "reshare.yaml"
+    preset.write_text(f"diffusion.reshare: {reshare}\n")
+    monkeypatch.setattr(glue, "PRESET", str(preset))
+    monkeypatch.setattr(glue, "_COMPOSED", {})
+    model = small_model(**{"preset": "default", "network": "barabasi_albert", **controls})
+    assert model.config.diffusion.reshare == reshare and model.market.network.adjacency is not None
+    return model
+
+
+def reshare_group(svg: str) -> str:
+    return re.search(r'<g id="demo-reshares">(.*?)</g>', svg).group(1)
+
+
+def test_reshare_events_are_todays_cascades_inside_the_sample(tmp_path, monkeypatch):
+    model = reshare_model(tmp_path, monkeypatch, 0.5, seed=9)
+    # a partial sample (250 of 600), so that some of today's resharers are not drawn
+    model.view = view = glue.build_view(model.market, max_nodes=250)
+    adj, nodes = model.market.network.adjacency, view.nodes
+    seen = {"days": 0, "ties": 0, "origins": 0, "unsampled": 0}
+    for _ in range(25):
+        model.step()
+        market, ev = model.market, model.events()
+        reshared, origins, ties = ev["reshared"], ev["reshare_origins"], ev["reshare_ties"]
+        expected = view.local[market.reshared_today]
+        assert np.array_equal(reshared, np.sort(expected[expected >= 0]))
+        expected_origins = view.local[market.reshare_origins_today]
+        assert np.array_equal(origins, np.sort(expected_origins[expected_origins >= 0]))
+        assert set(origins.tolist()) <= set(reshared.tolist())
+        # the ties: real friendships, both ends reshared today, each pair once, and all of them
+        assert ties.shape[1] == 2 and np.all(ties[:, 0] < ties[:, 1])
+        assert np.all(np.isin(ties, reshared))
+        if len(ties):
+            assert np.all(np.asarray(adj[nodes[ties[:, 0]], nodes[ties[:, 1]]]).ravel() != 0)
+        among = adj[nodes[reshared]][:, nodes[reshared]]
+        assert len(ties) == len(np.unique(ties, axis=0)) == (among != 0).sum() // 2
+        # the daily metric counts the resharers, the origins not
+        assert market.metrics.rows[-1]["reshares"] == len(market.reshared_today) - len(market.reshare_origins_today)
+        assert model.counters()["reshares_today"] == market.metrics.rows[-1]["reshares"]
+        # drawn: one ring per sampled resharer (thick for an origin), one line per tie
+        svg = views.network_svg(model)
+        group = reshare_group(svg)
+        assert group.count('class="ev-reshare') == len(reshared)
+        assert group.count('class="ev-reshare ev-origin"') == len(origins)
+        assert f'data-reshared="{len(reshared)}"' in svg and f'data-reshare-ties="{len(ties)}"' in svg
+        assert f"in a reshare cascade today {len(reshared):,} " in svg
+        lines = re.search(r'<path id="demo-reshare-ties" d="([^"]*)"', svg)
+        assert (lines.group(1).count("M") if lines else 0) == len(ties)
+        assert "demo-reshare-ties" not in views.network_ties_svg(model)  # per frame, not in the static layer
+        seen["days"] += len(reshared) > 0
+        seen["ties"] += len(ties)
+        seen["origins"] += len(origins)
+        seen["unsampled"] += int((expected < 0).sum())
+    assert all(seen.values()), seen
+    # the counters: the largest cascade so far is the model's
+    c = model.counters()
+    assert c["largest_cascade"] == model.market.cascades_frame()["size"].max() > 1
+    html = views.counters_html(model)
+    assert f'id="ctr-cascade" style="font-size:17px;font-weight:600;color:#263238;white-space:nowrap">' \
+           f'{c["largest_cascade"]:,}<' in html
+    assert f'{c["reshares_today"]:,}<' in html.split('id="ctr-reshares"')[1][:120]
+
+
+def test_no_reshares_when_off_or_on_the_complete_graph(tmp_path, monkeypatch):
+    off = reshare_model(tmp_path, monkeypatch, 0.0, seed=9)
+    for _ in range(15):
+        off.step()
+        ev = off.events()
+        assert len(ev["reshared"]) == len(ev["reshare_origins"]) == len(ev["reshare_ties"]) == 0
+    assert off.market.metrics.rows[-1]["reshares"] == 0
+    svg = views.network_svg(off)
+    assert reshare_group(svg) == "" and "demo-reshare-ties" not in svg and 'data-reshared="0"' in svg
+    assert "reshare cascades: off" in svg
+    c = off.counters()
+    assert c["reshares_today"] is None and c["largest_cascade"] is None
+    assert re.search(r'id="ctr-reshares"[^>]*>—<', views.counters_html(off))
+    # the complete graph has no ties to reshare along: empties, whatever the market says
+    bass = small_model(preset="bass", size=300)
+    bass.step()
+    bass.market.reshared_today = bass.market.reshare_origins_today = np.arange(5)
+    ev = bass.events()
+    assert len(ev["reshared"]) == len(ev["reshare_origins"]) == len(ev["reshare_ties"]) == 0
+    svg = views.network_svg(bass)
+    assert reshare_group(svg) == "" and "none on the complete graph" in svg
+    assert bass.counters()["largest_cascade"] is None
 
 
 # --------------------------------------------------------------------------- controls
@@ -244,7 +334,8 @@ def test_counters_roi_and_k_factor_with_a_lockstep_baseline():
     assert c["roi"] == pytest.approx((inc_margin - c["campaign_cost"]) / c["campaign_cost"], abs=1e-5)
     assert c["incremental_customers"] == model.market.n_adopters - base.n_adopters
     html = views.counters_html(model)
-    for key in ("day", "gmv", "customers", "dau", "k", "roi", "cost", "inc-gmv", "inc-customers"):
+    for key in ("day", "gmv", "customers", "dau", "reshares", "cascade", "k", "roi", "cost", "inc-gmv",
+                "inc-customers"):
         assert f'id="ctr-{key}"' in html
     assert f">{model.day} / {model.days}<" in html
     # no campaign: no baseline, ROI and K-factor undefined
@@ -358,11 +449,11 @@ def test_a_preset_file_sets_the_market_under_every_choice(tmp_path, monkeypatch)
     from experiments.demo import glue
 
     preset = tmp_path / "market.yaml"
-    preset.write_text("network: sbm\ndiffusion.imitation: 0.25\npopulation: {kols: {count: 3}}\n")
+    preset.write_text("network: sbm\ndiffusion.weak_tie: 0.05\npopulation: {kols: {count: 3}}\n")
     monkeypatch.setattr(glue, "PRESET", str(preset))
     monkeypatch.setattr(glue, "_COMPOSED", {})
     config, _ = glue.build_demo_config(glue.Controls(size=SMALL))
-    assert config.network.kind == "sbm" and config.diffusion.imitation == 0.25
+    assert config.network.kind == "sbm" and config.diffusion.weak_tie == 0.05
     assert config.population.kols.count == 3 and config.population.size == SMALL  # the sidebar's size wins
     config, _ = glue.build_demo_config(glue.Controls(size=SMALL, network="erdos_renyi"))
     assert config.network.kind == "erdos_renyi"  # a control moved off "scenario" wins over the file

@@ -52,7 +52,7 @@ SMALLER = [
 #: Files the documented commands read.
 FIXTURES = {
     "my_edges.csv": "source,target\n" + "".join(f"{i},{(i * 7 + 1) % 300}\n{i},{(i + 1) % 300}\n" for i in range(300)),
-    "my_market.yaml": "network: sbm\nplatform: jd\npopulation:\n  size: 3000\ndiffusion.imitation: 0.25\n",
+    "my_market.yaml": "network: sbm\nplatform: jd\npopulation:\n  size: 3000\ndiffusion.weak_tie: 0.05\n",
 }
 
 

@@ -65,11 +65,12 @@ def random_config(seed: int):
     rng = np.random.default_rng(seed)
     days = int(rng.integers(15, 31))
     kind = str(rng.choice(["barabasi_albert", "watts_strogatz", "erdos_renyi", "sbm", "complete"]))
-    network = {"kind": kind, "communities": 5} if kind == "sbm" else {"kind": kind}
+    network = {"kind": kind, "community_size": 40} if kind == "sbm" else {"kind": kind}
     return small_config(
         seed=seed, days=days, network=network,
-        population={"size": int(rng.integers(200, 700))},
-        diffusion={"innovation": float(rng.uniform(0.005, 0.05)), "imitation": float(rng.uniform(0.1, 0.6))},
+        population={"size": int(rng.integers(200, 700)), "homophily": float(rng.uniform(0.0, 1.0))},
+        diffusion={"innovation": float(rng.uniform(0.005, 0.05)), "strong_tie": float(rng.uniform(0.0, 0.2)),
+                   "weak_tie": float(rng.uniform(0.0, 0.1)), "reshare": float(rng.uniform(0.0, 0.4))},
         market={"satisfaction_tolerance": float(rng.uniform(0.0, 0.3)),
                 "negative_wom_multiplier": float(rng.uniform(0.0, 4.0)),
                 "visit_decay_days": float(rng.uniform(1.0, 10.0)), "wom_days": int(rng.integers(1, 40)),

@@ -30,7 +30,7 @@ def test_another_seed_draws_other_days_in_the_same_market():
     assert np.array_equal(one.catalogue.quality, two.catalogue.quality)
     one.step()
     two.step()
-    streams = ("awareness", "visits", "choice", "purchase", "satisfaction", "wom", "churn")
+    streams = ("awareness", "reshare", "visits", "choice", "purchase", "satisfaction", "wom", "churn")
     assert set(one._uniforms) == set(two._uniforms) == set(streams)
     for stream in streams:  # every phase draws anew
         assert not np.array_equal(one._uniforms[stream], two._uniforms[stream]), stream
@@ -141,9 +141,9 @@ def test_retention_on_a_hand_built_table():
     assert table.retention(5) is None  # no cohort is 5 days old within a 5-day run
 
 
-def test_more_imitation_spreads_faster():
-    low = MarketModel(small_config(diffusion={"imitation": 0.05})).run().summary()
-    high = MarketModel(small_config(diffusion={"imitation": 0.6})).run().summary()
+def test_word_of_mouth_through_more_ties_spreads_faster():
+    low = MarketModel(small_config(diffusion={"strong_tie": 0.01, "weak_tie": 0.01})).run().summary()
+    high = MarketModel(small_config(diffusion={"strong_tie": 0.1, "weak_tie": 0.08})).run().summary()
     assert high["customers"] > low["customers"] * 1.1
     assert high["gmv"] > low["gmv"]
 

@@ -117,10 +117,10 @@ def test_own_clustering_matches_networkx():
 
 @pytest.mark.parametrize("mixing", [0.1, 0.3])
 def test_sbm_communities_and_mixing(mixing):
-    net = net_of("sbm", mixing=mixing, communities=20)
+    net = net_of("sbm", mixing=mixing, community_size=100)
     assert net.community is not None and net.community.dtype == np.int32
     sizes = np.bincount(net.community)
-    assert sizes.size == 20 and sizes.max() - sizes.min() <= 1
+    assert sizes.size == round(net.n / 100) and sizes.max() - sizes.min() <= 1 and abs(sizes.mean() - 100) < 1
     assert np.all(np.diff(net.community) >= 0), "communities are contiguous"
     coo = net.adjacency.tocoo()
     within = np.mean(net.community[coo.row] == net.community[coo.col])
@@ -185,8 +185,8 @@ def test_build_errors_name_the_key():
         build_network(NetworkConfig(kind="barabasi_albert", mean_degree=10), 10, rng)
     with pytest.raises(ConfigError, match=r"network.mean_degree.*no ties"):
         build_network(NetworkConfig(kind="erdos_renyi", mean_degree=1e-4), 1_000, rng)
-    with pytest.raises(ConfigError, match="network.communities"):
-        build_network(NetworkConfig(kind="sbm", communities=600), 1_000, rng)
+    with pytest.raises(ConfigError, match="network.community_size"):
+        build_network(NetworkConfig(kind="sbm", community_size=1_001), 1_000, rng)
     with pytest.raises(ConfigError, match="network.kind"):
         build_network(NetworkConfig(kind="lattice"), 1_000, rng)
 
@@ -198,7 +198,7 @@ def test_small_mean_degree_barabasi_albert_still_has_ties():
 
 # --------------------------------------------------------------------------- followers
 def test_follower_graph_shape_dtype_no_repeats_heavy_tail_and_cap():
-    cfg = KOLConfig(count=200, follower_min=100, follower_alpha=0.7, follower_max_share=0.5)
+    cfg = KOLConfig(count=200, follower_min_share=0.001, follower_alpha=0.7, follower_max_share=0.5)
     n = 100_000
     f = build_follower_graph(cfg, n, np.random.default_rng(5))
     assert isinstance(f, sp.csr_matrix) and f.shape == (200, n)
@@ -218,7 +218,7 @@ def test_follower_graph_shape_dtype_no_repeats_heavy_tail_and_cap():
 
 
 def test_follower_counts_are_exact_including_rows_above_half():
-    cfg = KOLConfig(count=40, follower_min=300, follower_alpha=0.5, follower_max_share=0.9)
+    cfg = KOLConfig(count=40, follower_min_share=0.3, follower_alpha=0.5, follower_max_share=0.9)
     n = 1_000
     f = build_follower_graph(cfg, n, np.random.default_rng(9))
     draws = np.random.default_rng(9).pareto(cfg.follower_alpha, size=cfg.count)
@@ -233,7 +233,7 @@ def test_follower_counts_are_exact_including_rows_above_half():
 
 
 def test_follower_graph_full_cap_and_empty():
-    f = build_follower_graph(KOLConfig(count=5, follower_min=1e9, follower_max_share=1.0), 300,
+    f = build_follower_graph(KOLConfig(count=5, follower_min_share=1.0, follower_max_share=1.0), 300,
                              np.random.default_rng(0))
     np.testing.assert_array_equal(np.diff(f.indptr), [300] * 5)
     e = build_follower_graph(KOLConfig(count=0), 300, np.random.default_rng(0))

@@ -179,10 +179,10 @@ def test_a_preset_file_is_applied_first_and_the_command_line_wins(tmp_path):
 
     preset = tmp_path / "market.yaml"
     preset.write_text("network: sbm\nplatform: jd\npopulation:\n  size: 3000\n  kols: {count: 5}\n"
-                      "diffusion.imitation: 0.25\ncampaign:\n  referral: {inviter_reward: 20}\ndays: 60\n")
+                      "diffusion.weak_tie: 0.05\ncampaign:\n  referral: {inviter_reward: 20}\ndays: 60\n")
     from_file = compose(["days=30"], preset=preset)
     spelled = compose(["network=sbm", "platform=jd", "population.size=3000", "population.kols.count=5",
-                       "diffusion.imitation=0.25", "campaign=referral", "campaign.referral.inviter_reward=20",
+                       "diffusion.weak_tie=0.05", "campaign=referral", "campaign.referral.inviter_reward=20",
                        "days=30"])
     assert from_file.config == spelled.config and from_file.config.days == 30
     listed = tmp_path / "list.yaml"

@@ -69,8 +69,9 @@ def purchase_market(**market):
     c.kol_touch_day[:] = [-1, 4, -1, -1, -1, 5, -1, -1]  # consumer 5 touched by a KOL today, 1 yesterday
     c.satisfied_last[:] = [-1, -1, -1, -1, -1, -1, 1, 0]  # 6 liked its last purchase, 7 did not
     c.budget[:] = 1_000.0
-    model.positive_share = np.array([0.0, 0.5, 0.25, 0.1, 0.0, 0.3, 0.6, 0.2])
+    model.positive_share = np.array([0.0, 0.5, 0.25, 0.1, 0.0, 0.3, 0.6, 0.2])  # friends' shares, set by hand
     model.negative_share = np.array([0.2, 0.0, 0.125, 0.05, 0.4, 0.1, 0.0, 0.3])
+    model.friends_shares = lambda who: (model.positive_share[who], model.negative_share[who])
     tau = np.array([c.trust_ads[0], c.trust_friends[1], c.trust_kol[2], c.trust_friends[3], c.trust_friends[4],
                     c.trust_kol[5], 1.0, 0.0])
     who = np.arange(8)
@@ -300,11 +301,12 @@ def test_word_of_mouth_is_live_for_wom_days_days_after_the_purchase(wom_days):
     for day in range(10, 10 + wom_days + 3):
         model.day = day
         model._word_of_mouth_shares()
+        positive, negative = model.friends_shares(np.arange(n))
         # on the complete graph, the share of friends of consumer 4: one of its 4 friends each way
-        assert model.positive_share[4] == model.negative_share[4]
-        live.append(model.positive_share[4] == 0.25)
+        assert positive[4] == negative[4]
+        live.append(positive[4] == 0.25)
     assert sum(live[1:]) == wom_days and live[1: 1 + wom_days] == [True] * wom_days
-    assert not model.positive_share.any() and not model.negative_share.any()  # silent again
+    assert not positive.any() and not negative.any()  # silent again
 
 
 def test_friends_shares_count_promoters_and_warners_separately():
@@ -314,24 +316,35 @@ def test_friends_shares_count_promoters_and_warners_separately():
     c.wom_until[:] = [8, 7, 9, 8, 5, -1]  # on day 8: 0 promotes; 2 and 3 warn; 1 and 4 are silent again
     model.day = 8
     model._word_of_mouth_shares()
-    np.testing.assert_allclose(model.positive_share, [0, 1, 1, 1, 1, 1] * np.array(1 / 5))
-    np.testing.assert_allclose(model.negative_share, np.array([2, 2, 1, 1, 2, 2]) / 5)
+    positive, negative = model.friends_shares(np.arange(6))
+    np.testing.assert_allclose(positive, [0, 1, 1, 1, 1, 1] * np.array(1 / 5))
+    np.testing.assert_allclose(negative, np.array([2, 2, 1, 1, 2, 2]) / 5)
+    positive, negative = model.friends_shares(np.array([3, 0]))  # any consumers, in any order
+    np.testing.assert_allclose(positive, [1 / 5, 0])
+    np.testing.assert_allclose(negative, [1 / 5, 2 / 5])
 
 
 # =========================================================================== hearing
 def test_hazards_of_broadcast_and_word_of_mouth():
     np.testing.assert_allclose(hearing.broadcast_hazard(0.01, 2.0, np.array([0.5, 1.5])), [0.01, 0.03])
-    np.testing.assert_allclose(hearing.word_of_mouth_hazard(0.3, np.array([0.5, 2.0]), np.array([0.2, 0.5])),
-                               [0.03, 0.3])
+    # a tie of strength s carries beta = beta_w + s (beta_s - beta_w), as -ln(1 - beta)
+    np.testing.assert_allclose(hearing.tie_weights(np.array([0.0, 1.0, 0.5], dtype=np.float32), 0.4, 0.1),
+                               -np.log([0.9, 0.6, 0.75]), rtol=1e-6)
+    np.testing.assert_allclose(hearing.tie_weights(None, 0.4, 0.1), -np.log(0.9))
+    # two weak ties of beta 0.3 talking: 1 - 0.7^2; a^F = 0.5 halves the exponent: 1 - 0.7
+    w = -np.log(0.7)
+    np.testing.assert_allclose(hearing.word_of_mouth_hazard(np.array([2 * w, 2 * w, 0.0]), np.array([1.0, 0.5, 3.0])),
+                               [0.51, 0.3, 0.0])
 
 
 def test_one_uniform_decides_whether_and_from_whom_a_consumer_hears():
-    p = np.array([0.125, 0.125, 0.125, 0.125, 0.625, 0.0])
-    q = np.array([0.25, 0.25, 0.25, 0.25, 0.75, 0.0])
-    u = np.array([0.0625, 0.125, 0.37, 0.375, 0.999, 0.0])
+    """Independent channels: u < 1 - (1 - p)(1 - q); from the broadcast when u < p."""
+    p = np.array([0.125, 0.125, 0.125, 0.125, 0.625, 0.0, 2.0])
+    q = np.array([0.25, 0.25, 0.25, 0.25, 0.75, 0.0, 0.0])  # 1 - 0.875 x 0.75 = 0.34375; 1 - 0.375 x 0.25
+    u = np.array([0.0625, 0.125, 0.34, 0.34375, 0.9, 0.0, 0.999])
     heard, from_broadcast = hearing.hear(u, p, q)
-    np.testing.assert_array_equal(heard, [True, True, True, False, True, False])
-    np.testing.assert_array_equal(from_broadcast, [True, False, False, False, False, False])
+    np.testing.assert_array_equal(heard, [True, True, True, False, True, False, True])
+    np.testing.assert_array_equal(from_broadcast, [True, False, False, False, False, False, True])
 
 
 def test_kol_posts_reach_all_followers_and_engage_with_the_kols_probability():
@@ -346,24 +359,29 @@ def test_kol_posts_reach_all_followers_and_engage_with_the_kols_probability():
     assert (reach, engagements) == (5, 2)
 
 
-def test_the_awareness_phase_sources_ads_then_friends():
-    """p = 0.1 x traffic 2; q = 0.5 x a promoting share of 1/5: heard from ads below 0.2 x
-    a^A, from friends below that + 0.1 x a^F."""
-    n = 6
-    model = tiny(n=n, diffusion={"innovation": 0.1, "imitation": 0.5}, platform={"traffic_multiplier": 2.0})
+@pytest.mark.parametrize("warner", [False, True])
+def test_the_awareness_phase_sources_ads_then_friends(warner):
+    """p = 0.1 x traffic 2 = 0.2; each talking friend (all ties weak on the complete graph)
+    is a chance beta_w = 0.5: one promoter gives 1 - 0.8 x 0.5 = 0.6, a promoter and a
+    warner 1 - 0.8 x 0.25 = 0.8 (negative word of mouth counts the same way). Heard from
+    ads below 0.2, from friends below the total."""
+    n = 7
+    model = tiny(n=n, diffusion={"innovation": 0.1, "weak_tie": 0.5, "strong_tie": 0.9},
+                 platform={"traffic_multiplier": 2.0})
     c = model.consumers
     c.ads_factor[:] = 1.0
     c.friends_factor[:] = 1.0
-    c.aware[0] = True  # a live promoter
-    c.aware_day[0], c.aware_source[0] = 1, SOURCE_ADS
-    c.wom_sign[0], c.wom_until[0] = 1, 30
-    model.n_aware = 1
-    at_day(model, 9, awareness=np.array([0.0, 0.19, 0.21, 0.29, 0.31, 0.999]))
+    c.aware[:2] = True  # a live promoter, and a warner or a silent customer
+    c.aware_day[:2], c.aware_source[:2] = 1, SOURCE_ADS
+    c.wom_sign[:2], c.wom_until[:2] = [1, -1], [30, 30 if warner else 5]
+    model.n_aware = 2
+    total = 0.8 if warner else 0.6
+    at_day(model, 9, awareness=np.array([0.0, 0.0, 0.19, 0.21, total - 0.01, total + 0.01, 0.999]))
     model._phase_awareness()
-    np.testing.assert_array_equal(c.aware, [True, True, True, True, False, False])
-    np.testing.assert_array_equal(c.aware_source, [SOURCE_ADS, SOURCE_ADS, SOURCE_FRIENDS, SOURCE_FRIENDS, 0, 0])
-    np.testing.assert_array_equal(c.aware_day, [1, 9, 9, 9, -1, -1])
-    assert model.n_aware == 4
+    np.testing.assert_array_equal(c.aware, [True] * 5 + [False] * 2)
+    np.testing.assert_array_equal(c.aware_source, [SOURCE_ADS] * 3 + [SOURCE_FRIENDS] * 2 + [0, 0])
+    np.testing.assert_array_equal(c.aware_day, [1, 1, 9, 9, 9, -1, -1])
+    assert model.n_aware == 5
 
 
 # =========================================================================== churn

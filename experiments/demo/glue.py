@@ -461,6 +461,10 @@ class DemoModel(mesa.Model):
         self.step_seconds: list[float] = []
         self.series: dict[str, list[float]] = {k: [] for k in (
             "day", "gmv", "customers", "active_users", "base_gmv", "base_customers", "base_active_users")}
+        #: Size (origin and resharers) of the largest reshare cascade so far, and how many of
+        #: ``market.cascades``' daily entries it has looked at (step() reads only the new ones).
+        self.largest_cascade = 0
+        self._cascades_seen = 0
 
     @property
     def day(self) -> int:
@@ -476,6 +480,10 @@ class DemoModel(mesa.Model):
         if self.baseline is not None:
             self.baseline.step()
         self.step_seconds.append(time.perf_counter() - start)
+        for entry in self.market.cascades[self._cascades_seen:]:  # (day, promoters, sizes, depths)
+            if len(entry[2]):
+                self.largest_cascade = max(self.largest_cascade, int(entry[2].max()))
+        self._cascades_seen = len(self.market.cascades)
         row = self.market.metrics.rows[-1]
         s = self.series
         s["day"].append(row["day"])
@@ -498,8 +506,14 @@ class DemoModel(mesa.Model):
         """Today's events among the sampled consumers (local indices): ``new_customers``
         (first purchase today), ``team`` (bought in a team / group order today),
         ``kol_touched`` (engaged with a KOL post today), ``referrals`` (pairs
-        inviter → invitee of referral conversions today, both sampled), and
-        ``kols_posting`` (KOL indices that posted today)."""
+        inviter → invitee of referral conversions today, both sampled),
+        ``kols_posting`` (KOL indices that posted today), and today's reshare cascades:
+        ``reshared`` (sorted: the sampled consumers in ``market.reshared_today``, the
+        cascades' origins and resharers), ``reshare_origins`` (sorted: the sampled origins,
+        ``market.reshare_origins_today``) and ``reshare_ties`` (pairs a < b of ``reshared``
+        that are friends: the model does not record who passed a post to whom, so these are
+        every tie a post can have travelled along today between two sampled consumers — a
+        superset of the sampled part of the cascades' real paths)."""
         m, v, day = self.market, self.view, self.market.day
         c = m.consumers
         nodes = v.nodes
@@ -507,7 +521,8 @@ class DemoModel(mesa.Model):
         out = {"new_customers": np.flatnonzero(c.first_purchase_day[nodes] == day) if day else empty,
                "kol_touched": np.flatnonzero(c.kol_touch_day[nodes] == day) if day else empty,
                "team": empty, "referrals": np.zeros((0, 2), dtype=np.int64),
-               "kols_posting": np.array([k.index for k in m.kols if k.posted_today and day], dtype=np.int64)}
+               "kols_posting": np.array([k.index for k in m.kols if k.posted_today and day], dtype=np.int64),
+               **self._reshare_events()}
         team_channels = [m_.index + 1 for m_ in m.mechanisms if m_.family == "team_purchase"]
         if team_channels and day and m.ledger.n_orders:
             days = m.ledger.column("day")
@@ -528,6 +543,29 @@ class DemoModel(mesa.Model):
             out["referrals"] = np.concatenate(pairs).astype(np.int64)
         return out
 
+    def _reshare_events(self) -> dict[str, np.ndarray]:
+        """``reshared``, ``reshare_origins`` and ``reshare_ties`` of :meth:`events`.
+
+        The ties come from the view's own ties (``view.edges``: every friendship between two
+        sampled consumers), masked by membership: O(sampled ties) a frame, whatever the
+        population. No cascades on the complete graph (no adjacency): empties."""
+        m, v = self.market, self.view
+        empty = np.zeros(0, dtype=np.int64)
+        out = {"reshared": empty, "reshare_origins": empty, "reshare_ties": np.zeros((0, 2), dtype=np.int64)}
+        reshared = m.reshared_today
+        if v.complete or not m.day or not len(reshared):
+            return out
+        loc = v.local[reshared]
+        loc = np.sort(loc[loc >= 0])
+        origins = v.local[m.reshare_origins_today]
+        out["reshared"] = loc
+        out["reshare_origins"] = np.sort(origins[origins >= 0])
+        if len(loc) > 1 and len(v.edges):
+            member = np.zeros(len(v.nodes), dtype=bool)
+            member[loc] = True
+            out["reshare_ties"] = v.edges[member[v.edges[:, 0]] & member[v.edges[:, 1]]]
+        return out
+
     def counters(self) -> dict:
         """The counters panel: day, GMV, customers, K-factor, ROI and friends (``None``
         where undefined: ROI needs a campaign that has cost something)."""
@@ -542,7 +580,14 @@ class DemoModel(mesa.Model):
             "k_factor": k_factor(m), "campaign_cost": cost if m.mechanisms else None,
             "roi": None, "incremental_gmv": None, "incremental_customers": None,
             "campaigns": [x.key for x in m.mechanisms],
+            # reshare cascades (None where there can be none: diffusion.reshare = 0 or the
+            # complete graph): consumers who reshared a post today (the daily metric
+            # ``reshares``, origins not counted) and the largest cascade so far (origin included)
+            "reshares_today": None, "largest_cascade": None,
         }
+        if m.config.diffusion.reshare > 0 and m.network.adjacency is not None:
+            out.update(reshares_today=int(rows[-1].get("reshares", 0)) if rows else 0,
+                       largest_cascade=self.largest_cascade)
         if b is not None and m.day:
             inc = incremental(_money_summary(m), _money_summary(b))
             out.update(roi=inc["roi"], incremental_gmv=inc["incremental_gmv"],

@@ -6,7 +6,8 @@ keeps the page free of any charting library's front-end assets (which Solara
 would fetch from a CDN) and costs about a millisecond per frame to build: the
 static parts (ties, KOL links, each consumer's position and size) are formatted
 once per network view and cached on it; a frame only writes each consumer's
-state class and today's events. The ties are a layer of their own
+state class and today's events (rings, referral arrows, today's reshare cascades
+along the ties). The ties are a layer of their own
 (:func:`network_ties_svg`), unchanged from frame to frame, so Solara sends them
 to the browser once per network instead of with every frame.
 """
@@ -23,11 +24,12 @@ from experiments.demo.glue import AWARE, CHURNED, CUSTOMER, STATE_NAMES, UNAWARE
 #: Fill colour of each consumer state (unaware, aware, customer, churned).
 STATE_COLOURS = {UNAWARE: "#cfd8dc", AWARE: "#42a5f5", CUSTOMER: "#43a047", CHURNED: "#e53935"}
 KOL_COLOUR = "#ffb300"
-EVENT_COLOURS = {"new_customers": "#1b5e20", "team": "#8e24aa", "kol_touched": "#ff8f00", "referrals": "#f4511e"}
+EVENT_COLOURS = {"new_customers": "#1b5e20", "team": "#8e24aa", "kol_touched": "#ff8f00", "referrals": "#f4511e",
+                 "reshares": "#d500f9"}
 CAMPAIGN_COLOUR, BASELINE_COLOUR = "#1e88e5", "#9e9e9e"
 
 NET_SIZE = 600  # network drawing, SVG units (square) ...
-NET_LEGEND = 64  # ... plus the legend below it
+NET_LEGEND = 82  # ... plus the legend below it
 
 
 # --------------------------------------------------------------------------- formatting
@@ -97,7 +99,9 @@ def _rings(idx: np.ndarray, cache: dict, cls: str, extra: float) -> str:
 def network_svg(model: DemoModel) -> str:
     """The sampled network, drawn over :func:`network_ties_svg` (same viewBox): consumers
     coloured by state, KOLs on the outer ring, today's events (rings: new customer, team
-    order, KOL engagement; arrows: referrals) and the legend."""
+    order, KOL engagement, in a reshare cascade — thick for its origin; arrows:
+    referrals; highlighted lines: the ties between today's resharers) and the legend.
+    Today's reshare lines are per-frame (here), not part of the static ties layer."""
     view = model.view
     parts = _static_parts(view)
     states = model.view_states()
@@ -107,13 +111,17 @@ def network_svg(model: DemoModel) -> str:
     out = [f'<svg id="demo-network" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {s} {h}" '
            f'width="100%" style="display:block" data-day="{model.day}" '
            f'data-nodes="{len(view.nodes)}" data-population="{view.population}" '
-           + " ".join(f'data-{name}="{counts[i]}"' for i, name in enumerate(STATE_NAMES)) + ">",
+           + " ".join(f'data-{name}="{counts[i]}"' for i, name in enumerate(STATE_NAMES))
+           + f' data-reshared="{len(events["reshared"])}" data-reshare-origins="{len(events["reshare_origins"])}"'
+           f' data-reshare-ties="{len(events["reshare_ties"])}">',
            "<style>",
            "".join(f"#demo-network .s{k}{{fill:{c}}}" for k, c in STATE_COLOURS.items()),
            "#demo-network circle{stroke:#fff;stroke-width:0.4}",
            f"#demo-network .ev-new{{fill:none;stroke:{EVENT_COLOURS['new_customers']};stroke-width:1.6}}",
            f"#demo-network .ev-team{{fill:none;stroke:{EVENT_COLOURS['team']};stroke-width:1.8}}",
            f"#demo-network .ev-kol{{fill:none;stroke:{EVENT_COLOURS['kol_touched']};stroke-width:1.2}}",
+           f"#demo-network .ev-reshare{{fill:none;stroke:{EVENT_COLOURS['reshares']};stroke-width:1.2}}",
+           "#demo-network .ev-reshare.ev-origin{stroke-width:2.8}",
            f"#demo-network .kol{{fill:{KOL_COLOUR};stroke:#6d4c00;stroke-width:1}}",
            f"#demo-network .kol-on{{fill:none;stroke:{EVENT_COLOURS['kol_touched']};stroke-width:3;opacity:.6}}",
            "#demo-network text{font:11px sans-serif;fill:#455a64}",
@@ -129,12 +137,21 @@ def network_svg(model: DemoModel) -> str:
         if d:
             out.append(f'<path d="{"".join(d)}" stroke="{EVENT_COLOURS["kol_touched"]}" stroke-opacity="0.5" '
                        'stroke-width="0.9" fill="none"/>')
+    if len(events["reshare_ties"]):  # today's cascades: under the consumers and the rings
+        xy = parts["xy"]
+        d = "".join(f"M{xy[a, 0]:.1f} {xy[a, 1]:.1f}L{xy[b, 0]:.1f} {xy[b, 1]:.1f}" for a, b in events["reshare_ties"])
+        out.append(f'<path id="demo-reshare-ties" d="{d}" stroke="{EVENT_COLOURS["reshares"]}" stroke-opacity="0.8" '
+                   'stroke-width="1.4" fill="none"/>')
     nodes = parts["nodes"]
     out.append('<g id="demo-consumers">' + "".join(f'{nodes[i]}{st}"/>' for i, st in enumerate(states.tolist()))
                + "</g>")
     out.append(_rings(events["kol_touched"], parts, "ev-kol", 1.5))
     out.append(_rings(events["new_customers"], parts, "ev-new", 2.0))
     out.append(_rings(events["team"], parts, "ev-team", 3.2))
+    origins = events["reshare_origins"]
+    out.append('<g id="demo-reshares">'
+               + _rings(np.setdiff1d(events["reshared"], origins, assume_unique=True), parts, "ev-reshare", 4.4)
+               + _rings(origins, parts, "ev-reshare ev-origin", 4.4) + "</g>")
     if len(events["referrals"]):
         xy = parts["xy"]
         d = "".join(f"M{xy[a, 0]:.1f} {xy[a, 1]:.1f}L{xy[b, 0]:.1f} {xy[b, 1]:.1f}" for a, b in events["referrals"])
@@ -150,12 +167,12 @@ def network_svg(model: DemoModel) -> str:
         out.append(f'<rect x="{x - r:.1f}" y="{y - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" '
                    f'transform="rotate(45 {x:.1f} {y:.1f})" class="kol"><title>KOL {k}: '
                    f'{len(view.kol_followers[k]):,} sampled followers</title></rect>')
-    out.append(_network_legend(model, counts))
+    out.append(_network_legend(model, counts, events))
     out.append("</svg>")
     return "".join(out)
 
 
-def _network_legend(model: DemoModel, counts: np.ndarray) -> str:
+def _network_legend(model: DemoModel, counts: np.ndarray, events: dict[str, np.ndarray]) -> str:
     view = model.view
     y0 = NET_SIZE + 16
     items = []
@@ -174,11 +191,21 @@ def _network_legend(model: DemoModel, counts: np.ndarray) -> str:
         x += 24 + 6.0 * len(label)
     items.append(f'<path d="M{x} {y1 - 4}L{x + 16} {y1 - 4}" stroke="{EVENT_COLOURS["referrals"]}" stroke-width="2"/>'
                  f'<text x="{x + 20}" y="{y1}">referral</text>')
+    y2, colour = y1 + 18, EVENT_COLOURS["reshares"]
+    if view.complete or model.config.diffusion.reshare <= 0:
+        label = ("reshare cascades: none on the complete graph" if view.complete
+                 else "reshare cascades: off (diffusion.reshare = 0)")
+    else:
+        label = (f"in a reshare cascade today {len(events['reshared']):,} (thick ring: started one "
+                 f"{len(events['reshare_origins']):,}; lines: ties between them)")
+    items.append(f'<path d="M8 {y2 - 4}L22 {y2 - 4}" stroke="{colour}" stroke-width="1.4"/>'
+                 f'<circle cx="31" cy="{y2 - 4}" r="5" class="ev-reshare"/>'
+                 f'<text id="demo-legend-reshares" x="42" y="{y2}">{label}</text>')
     sample = ("all" if len(view.nodes) == view.population
               else f"{len(view.nodes):,} of {view.population:,} "
                    f"({'uniform' if view.complete else 'snowball'} sample)")
     ties = ("complete graph: ties not drawn" if view.complete else f"{len(view.edges):,} ties among them")
-    items.append(f'<text x="8" y="{y1 + 18}">consumers shown: {sample}; {ties}; '
+    items.append(f'<text x="8" y="{y2 + 18}">consumers shown: {sample}; {ties}; '
                  f'dot size grows with friends</text>')
     return "".join(items)
 
@@ -293,6 +320,8 @@ def counters_html(model: DemoModel) -> str:
         ("gmv", "GMV", money(c["gmv"])),
         ("customers", "Customers", f"{c['customers']:,}"),
         ("dau", "Active today", f"{c['active_users']:,}"),
+        ("reshares", "Reshares today", "—" if c["reshares_today"] is None else f"{c['reshares_today']:,}"),
+        ("cascade", "Largest cascade", "—" if c["largest_cascade"] is None else f"{c['largest_cascade']:,}"),
         ("k", "K-factor", _ratio(c["k_factor"])),
         ("roi", "ROI", _ratio(c["roi"])),
         ("cost", "Campaign cost", money(c["campaign_cost"])),
@@ -315,7 +344,9 @@ def counters_html(model: DemoModel) -> str:
                f'{cfg.population.size:,} consumers · {html.escape(cfg.network.kind)} network · campaigns: '
                f'<b>{html.escape(campaigns)}</b> · seed {cfg.seed}. {html.escape(cfg.scenario.description)} '
                f'ROI = (incremental gross margin − campaign cost) / campaign cost, against the baseline run '
-               f'in lockstep (same seed, campaign off); K-factor = credited referral conversions per inviter.'
+               f'in lockstep (same seed, campaign off); K-factor = credited referral conversions per inviter; '
+               f'reshares today = consumers who passed a friend\'s post on today; largest cascade = the '
+               f'most consumers who spread one post so far (its origin and resharers).'
                '</div>')
     for notice in model.notices:
         out.append(f'<div class="demo-notice" style="font-size:12px;color:#e65100">{html.escape(notice)}</div>')
