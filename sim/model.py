@@ -261,8 +261,7 @@ class MarketModel(mesa.Model):
         """Shares of each consumer's neighbours promoting and warning today; returns who
         promotes and who warns (masks)."""
         promoters, detractors = talking.talking(self.consumers.wom_until, self.consumers.wom_sign, self.day)
-        self.positive_share = self.network.neighbour_share(promoters)
-        self.negative_share = self.network.neighbour_share(detractors)
+        self.positive_share, self.negative_share = self.network.neighbour_shares(promoters, detractors)
         return promoters, detractors
 
     def friends_shares(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

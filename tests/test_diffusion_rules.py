@@ -246,3 +246,13 @@ def test_a_kept_cascade_scratch_gives_the_same_cascades_and_is_left_clean():
             np.testing.assert_array_equal(a, b)
         assert (scratch == -1).all()
         assert fresh[1].sum() - len(origins) == len(fresh[0]) > 0
+
+
+def test_shares_of_disjoint_masks_in_one_pass_equal_each_share():
+    rng = np.random.default_rng(13)
+    net = SocialNetwork.from_edges(rng.integers(0, 300, 1200), rng.integers(0, 300, 1200), 302)  # 2 friendless
+    talking_today = rng.random(302)
+    promoters, warners = talking_today < 0.2, (talking_today >= 0.2) & (talking_today < 0.25)
+    for masks in ((promoters, warners), (talking_today < 0.7, talking_today >= 0.7)):  # few ties, most ties
+        for got, mask in zip(net.neighbour_shares(*masks), masks):
+            np.testing.assert_array_equal(got, net.neighbour_share(mask))
