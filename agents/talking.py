@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.network import row_spans, span_entries
+
 
 def talk_probability(sharing: np.ndarray, wom_multiplier: float, satisfied: np.ndarray,
                      negative_multiplier: float) -> np.ndarray:
@@ -54,9 +56,8 @@ def cascades(indptr: np.ndarray, indices: np.ndarray, origins: np.ndarray, u: np
         p = reshare * decay ** (step - 1)
         if not frontier.size or p <= 0:
             break
-        starts = indptr[frontier].astype(np.int64)
-        lens = indptr[frontier + 1] - starts
-        gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+        starts, lens = row_spans(indptr, frontier)
+        gather = span_entries(starts, lens)
         friend, of = indices[gather], np.repeat(cascade, lens)
         new = reached[friend] < 0
         friend, of = friend[new], of[new]

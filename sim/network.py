@@ -61,6 +61,8 @@ __all__ = [
     "build_network",
     "load_network_file",
     "build_follower_graph",
+    "row_spans",
+    "span_entries",
 ]
 
 FILE_SUFFIXES = (".csv", ".parquet", ".graphml", ".xml")
@@ -88,8 +90,8 @@ class SocialNetwork:
     community: np.ndarray | None = None
     node_ids: np.ndarray | None = None
     strength: np.ndarray | None = None
-    #: weighted copies of the adjacency for :meth:`weighted_count`, built once per weights array
-    _weighted: dict = field(default_factory=dict, repr=False)
+    #: (weights, the adjacency weighted by them) for :meth:`weighted_count`'s mat-vec, kept
+    _weighted: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def from_edges(cls, src, dst, n: int, kind: str = "edges", strength=None, **extra) -> "SocialNetwork":
@@ -150,15 +152,11 @@ class SocialNetwork:
         ties (the usual case: today's talkers), push from their rows (a bincount of
         their friends, O(their ties)) instead of a mat-vec over every tie; the
         adjacency is symmetric, so both give the same exact counts."""
-        rows = np.flatnonzero(mask)
-        indptr = self.adjacency.indptr
-        starts = indptr[rows].astype(np.int64)
-        lens = indptr[rows + 1] - starts
-        total = int(lens.sum())
-        if total > self.adjacency.nnz // 4:
+        starts, lens = row_spans(self.adjacency.indptr, np.flatnonzero(mask))
+        if int(lens.sum()) > self.adjacency.nnz // 4:
             out = self.adjacency @ mask.astype(np.float32)
             return np.asarray(out, dtype=np.float64)
-        gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        gather = span_entries(starts, lens)
         return np.bincount(self.adjacency.indices[gather], minlength=self.n).astype(np.float64)
 
     def weighted_count(self, mask: np.ndarray, weights: np.ndarray | float, idx: np.ndarray | None = None
@@ -174,26 +172,20 @@ class SocialNetwork:
             return counts if idx is None else counts[idx]
         indptr = self.adjacency.indptr
         if idx is not None:
-            pull_starts = indptr[idx].astype(np.int64)
-            pull_lens = indptr[idx + 1] - pull_starts
-            pulled = int(pull_lens.sum())
-            if pulled >= self.adjacency.nnz // 4:  # many asked for: push (or a mat-vec) for all
+            starts, lens = row_spans(indptr, idx)
+            if int(lens.sum()) >= self.adjacency.nnz // 4:  # many asked for: push (or a mat-vec) for all
                 return self.weighted_count(mask, weights)[idx]
-            gather = np.repeat(pull_starts - (np.cumsum(pull_lens) - pull_lens), pull_lens) + np.arange(pulled)
+            gather = span_entries(starts, lens)
             talking_tie = mask[self.adjacency.indices[gather]]
-            owner = np.repeat(np.arange(len(idx)), pull_lens)
+            owner = np.repeat(np.arange(len(idx)), lens)
             return np.bincount(owner[talking_tie], weights=weights[gather[talking_tie]], minlength=len(idx))
-        rows = np.flatnonzero(mask)
-        starts = indptr[rows].astype(np.int64)
-        lens = indptr[rows + 1] - starts
-        total = int(lens.sum())
-        if total > self.adjacency.nnz // 4:
-            matrix = self._weighted.get(id(weights))
-            if matrix is None or matrix[0] is not weights:  # built once per weights array
-                matrix = self._weighted[id(weights)] = (weights, sp.csr_matrix(
-                    (weights, self.adjacency.indices, indptr), shape=self.adjacency.shape))
-            return np.asarray(matrix[1] @ mask.astype(weights.dtype), dtype=np.float64)
-        gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        starts, lens = row_spans(indptr, np.flatnonzero(mask))
+        if int(lens.sum()) > self.adjacency.nnz // 4:
+            if self._weighted is None or self._weighted[0] is not weights:  # built once per weights array
+                self._weighted = (weights, sp.csr_matrix((weights, self.adjacency.indices, indptr),
+                                                         shape=self.adjacency.shape))
+            return np.asarray(self._weighted[1] @ mask.astype(weights.dtype), dtype=np.float64)
+        gather = span_entries(starts, lens)
         return np.bincount(self.adjacency.indices[gather], weights=weights[gather], minlength=self.n)
 
     def neighbour_shares(self, *masks: np.ndarray) -> list[np.ndarray]:
@@ -205,13 +197,10 @@ class SocialNetwork:
         for k, mask in enumerate(masks):
             code[mask] = k + 1
         rows = np.flatnonzero(code)
-        indptr = self.adjacency.indptr
-        starts = indptr[rows].astype(np.int64)
-        lens = indptr[rows + 1] - starts
-        total = int(lens.sum())
-        if total > self.adjacency.nnz // 2:  # most ties: one mat-vec per mask
+        starts, lens = row_spans(self.adjacency.indptr, rows)
+        if int(lens.sum()) > self.adjacency.nnz // 2:  # most ties: one mat-vec per mask
             return [self.neighbour_share(m) for m in masks]
-        gather = np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(total)
+        gather = span_entries(starts, lens)
         bins = self.adjacency.indices[gather] + np.repeat((code[rows] - 1) * self.n, lens)
         counts = np.bincount(bins, minlength=len(masks) * self.n).reshape(len(masks), self.n)
         return list(counts / self._safe_degree)
@@ -235,6 +224,19 @@ class SocialNetwork:
 
 
 # --------------------------------------------------------------------------- helpers
+def row_spans(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``rows`` starts among a CSR matrix's entries (int64), and how many
+    entries it has."""
+    starts = indptr[rows].astype(np.int64)
+    return starts, indptr[rows + 1] - starts
+
+
+def span_entries(starts: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """The positions of the entries of those rows, row after row: the concatenation of
+    ``range(start, start + len)``, vectorized."""
+    return np.repeat(starts - (np.cumsum(lens) - lens), lens) + np.arange(int(lens.sum()))
+
+
 def _degree(adj: sp.csr_matrix) -> np.ndarray:
     return np.diff(adj.indptr).astype(np.int32)
 
