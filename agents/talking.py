@@ -41,35 +41,40 @@ def cascades(indptr: np.ndarray, indices: np.ndarray, origins: np.ndarray, u: np
     (its uniform ``u``), and its friends are reached at step d + 1. A consumer is reached
     once a day, by the first cascade that gets to it (origins first). Returns (the
     consumers who reshared, each cascade's size: its origin and resharers, each cascade's
-    depth: its longest chain of reshares). ``scratch``: an int32 array of −1, one per
-    consumer, that a caller may keep from day to day (it is left all −1 again)."""
+    depth: its longest chain of reshares). ``scratch``: a bool array of False, one per
+    consumer, that a caller may keep from day to day (it is left all False again).
+
+    With ``decay`` ≤ 1 the probability never grows, so a friend who does not reshare at
+    its first reach never will: only resharers need to be remembered as reached, and a
+    friend is only looked at further when its ``u`` is below today's first-step chance."""
     n = len(indptr) - 1
-    # −1: not reached today; else reached (origins: n; friends: their arrival's position in their step)
-    reached = np.full(n, -1, dtype=np.int32) if scratch is None else scratch
-    reached[origins] = n
+    taken = np.zeros(n, dtype=bool) if scratch is None else scratch  # origins and resharers so far
+    taken[origins] = True
+    may_reshare = u < reshare  # the only friends that can reshare at any step
     touched = [np.asarray(origins)]
     size = np.ones(len(origins), dtype=np.int64)
     depth = np.zeros(len(origins), dtype=np.int64)
     frontier, cascade = np.asarray(origins, dtype=np.int64), np.arange(len(origins))
-    resharers = []
     for step in range(1, max_depth + 1):
         p = reshare * decay ** (step - 1)
         if not frontier.size or p <= 0:
             break
         starts, lens = row_spans(indptr, frontier)
         gather = span_entries(starts, lens)
-        friend, of = indices[gather], np.repeat(cascade, lens)
-        new = reached[friend] < 0
-        friend, of = friend[new], of[new]
-        position = np.arange(len(friend), dtype=np.int32)
-        reached[friend[::-1]] = position[::-1]  # the first arrival's position wins (no sort)
-        first = reached[friend] == position
-        friend, of = friend[first], of[first]
+        friend = indices[gather]
+        hit = np.flatnonzero(may_reshare[friend])
+        friend = friend[hit]
+        keep = (u[friend] < p) & ~taken[friend]
+        friend, hit = friend[keep], hit[keep]
+        friend, first = np.unique(friend, return_index=True)  # the first arrival wins
+        order = np.sort(first)
+        friend = friend[np.argsort(first)]
+        of = cascade[np.searchsorted(np.cumsum(lens), hit[order], side="right")]
+        taken[friend] = True
         touched.append(friend)
-        shares = u[friend] < p
-        frontier, cascade = friend[shares], of[shares]
+        frontier, cascade = friend, of
         size += np.bincount(cascade, minlength=len(origins))
         depth[cascade] = step
-        resharers.append(frontier)
-    reached[np.concatenate(touched)] = -1
+    taken[np.concatenate(touched)] = False
+    resharers = touched[1:]
     return (np.concatenate(resharers).astype(np.int64, copy=False) if resharers else np.zeros(0, dtype=np.int64)), size, depth

@@ -34,7 +34,7 @@ from sim.catalogue import Catalogue
 from sim.config import SimConfig
 from sim.ledger import OrderLedger, PaymentLedger
 from sim.metrics import MetricsRecorder
-from sim.network import build_follower_graph, build_network
+from sim.network import FriendsInStates, build_follower_graph, build_network
 from sim.offer import Offer, Orders
 from sim.streams import RandomStreams
 from sim.wallet import Wallet
@@ -127,6 +127,7 @@ class MarketModel(mesa.Model):
         d = config.diffusion
         #: −ln(1 − β) of each tie (hearing through it): the weights word of mouth counts
         self.tie_weights = hearing.tie_weights(self.network.strength, d.strong_tie, d.weak_tie)
+        self.talking_friends = FriendsInStates(self.network, 2)  # friends promoting, warning
         self.cascades: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (day, promoters among origins, sizes, depths)
         self._cascade_scratch: np.ndarray | None = None  # talking.cascades' per-consumer scratch, kept
         mk = config.market
@@ -258,16 +259,17 @@ class MarketModel(mesa.Model):
         return engaged, reach, engagements
 
     def _word_of_mouth_shares(self) -> tuple[np.ndarray, np.ndarray]:
-        """Shares of each consumer's neighbours promoting and warning today; returns who
-        promotes and who warns (masks)."""
+        """Counts each consumer's friends promoting and warning today; returns who promotes
+        and who warns (masks)."""
         promoters, detractors = talking.talking(self.consumers.wom_until, self.consumers.wom_sign, self.day)
-        self.positive_share, self.negative_share = self.network.neighbour_shares(promoters, detractors)
+        self.talking_friends.update(promoters, detractors)
         return promoters, detractors
 
     def friends_shares(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shares of the friends of consumers ``who`` promoting and warning today (the
         purchase's social proof)."""
-        return self.positive_share[who], self.negative_share[who]
+        positive, negative = self.talking_friends.shares(who)
+        return positive, negative
 
     def _phase_awareness(self) -> None:
         """Broadcast channels and word of mouth, counted by ties: today's talkers (promoters
@@ -301,7 +303,7 @@ class MarketModel(mesa.Model):
         reposting = np.setdiff1d(engaged[u[engaged] < d.reshare], posting)
         origins = np.concatenate([posting, reposting])
         if self._cascade_scratch is None:
-            self._cascade_scratch = np.full(self.n, -1, dtype=np.int32)
+            self._cascade_scratch = np.zeros(self.n, dtype=bool)
         resharers, size, depth = talking.cascades(adj.indptr, adj.indices, origins, u, d.reshare, d.reshare_decay,
                                                   scratch=self._cascade_scratch)
         if len(origins):

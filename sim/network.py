@@ -188,23 +188,6 @@ class SocialNetwork:
         gather = span_entries(starts, lens)
         return np.bincount(self.adjacency.indices[gather], weights=weights[gather], minlength=self.n)
 
-    def neighbour_shares(self, *masks: np.ndarray) -> list[np.ndarray]:
-        """:meth:`neighbour_share` of each of several disjoint 0/1 masks (promoters and
-        warners), counted in one pass over their rows: the same numbers, one gather."""
-        if self.adjacency is None or len(masks) < 2:
-            return [self.neighbour_share(m) for m in masks]
-        code = np.zeros(self.n, dtype=np.int64)
-        for k, mask in enumerate(masks):
-            code[mask] = k + 1
-        rows = np.flatnonzero(code)
-        starts, lens = row_spans(self.adjacency.indptr, rows)
-        if int(lens.sum()) > self.adjacency.nnz // 2:  # most ties: one mat-vec per mask
-            return [self.neighbour_share(m) for m in masks]
-        gather = span_entries(starts, lens)
-        bins = self.adjacency.indices[gather] + np.repeat((code[rows] - 1) * self.n, lens)
-        counts = np.bincount(bins, minlength=len(masks) * self.n).reshape(len(masks), self.n)
-        return list(counts / self._safe_degree)
-
     def share_of(self, counts: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """``counts[idx]`` (friends in some state) as a share of the friends of consumers ``idx``."""
         if self.adjacency is None:
@@ -221,6 +204,41 @@ class SocialNetwork:
             return count / (self.n - 1)
         deg = self._safe_degree
         return count / (deg if count.ndim == 1 else deg[:, None])
+
+
+class FriendsInStates:
+    """How many of each consumer's friends are in each of k disjoint states (promoting,
+    warning), kept from day to day: :meth:`update` pushes −1 from the consumers who left
+    a state and +1 from those who entered one, along their ties, so a day costs the ties
+    of the consumers whose state changed, not those of everyone in a state. The counts
+    are exact integers, the same as counting afresh."""
+
+    def __init__(self, network: SocialNetwork, states: int):
+        self.network = network
+        self.state = np.zeros(network.n, dtype=np.int8)  # 0: in none; k: in the k-th
+        self.counts = np.zeros((states, network.n), dtype=np.int32 if network.adjacency is not None else np.float64)
+
+    def update(self, *masks: np.ndarray) -> None:
+        """Today's states, one disjoint 0/1 mask per state."""
+        net, state = self.network, np.zeros(self.network.n, dtype=np.int8)
+        for k, mask in enumerate(masks):
+            state[mask] = k + 1
+        if net.adjacency is None:  # complete graph: column totals
+            self.counts = np.stack([net.neighbour_count(mask) for mask in masks])
+        else:
+            changed = np.flatnonzero(state != self.state)
+            flat = self.counts.reshape(-1)
+            for codes, sign in ((self.state, -1), (state, 1)):
+                rows = changed[codes[changed] > 0]
+                starts, lens = row_spans(net.adjacency.indptr, rows)
+                gather = span_entries(starts, lens)
+                at = net.adjacency.indices[gather] + np.repeat((codes[rows].astype(np.int64) - 1) * net.n, lens)
+                np.add.at(flat, at, np.int32(sign))  # an int32 value: numpy's fast path
+        self.state = state
+
+    def shares(self, idx: np.ndarray) -> list[np.ndarray]:
+        """The share of the friends of consumers ``idx`` in each state (float64)."""
+        return [self.network.share_of(counts, idx) for counts in self.counts]
 
 
 # --------------------------------------------------------------------------- helpers

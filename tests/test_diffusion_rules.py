@@ -13,7 +13,7 @@ from agents import hearing, talking
 from agents.consumers import alike_friends
 from sim.build import build_config
 from sim.model import MarketModel
-from sim.network import SocialNetwork, build_network
+from sim.network import FriendsInStates, SocialNetwork, build_network
 
 
 def run(seed: int, days: int = 60, size: int = 10_000, **groups) -> MarketModel:
@@ -232,27 +232,74 @@ def test_cascade_edge_cases():
     assert resharers.tolist() == [1, 3] and size.tolist() == [3, 1] and depth.tolist() == [2, 0]
     resharers, size, _ = talking.cascades(diamond.indptr, diamond.indices, np.array([0]), np.full(4, 0.5), 0.5, 1.0)
     assert len(resharers) == 0 and size.tolist() == [1]
+    # u = p at a later step does not reshare either: 1 reshares at step 1 (p 0.5), 2 draws the step-2 p of 0.25
+    resharers, size, _ = talking.cascades(path.indptr, path.indices, np.array([0]), np.r_[0.0, 0.0, 0.25, np.zeros(67)],
+                                          0.5, 0.5)
+    assert resharers.tolist() == [1] and size.tolist() == [2]
+
+
+def cascades_by_hand(adj, origins, u, reshare, decay, max_depth=64):
+    """The cascade rule as written: breadth first, every friend reached once a day (resharing
+    or not) by the first post that gets to it, in the order of the ties."""
+    reached, size, depth, resharers = set(origins.tolist()), [1] * len(origins), [0] * len(origins), []
+    frontier = [(int(o), k) for k, o in enumerate(origins)]
+    for step in range(1, max_depth + 1):
+        p, after = reshare * decay ** (step - 1), []
+        for consumer, k in frontier:
+            for friend in adj.indices[adj.indptr[consumer]:adj.indptr[consumer + 1]].tolist():
+                if friend not in reached:
+                    reached.add(friend)
+                    if u[friend] < p:
+                        after.append((friend, k))
+                        resharers.append(friend)
+                        size[k], depth[k] = size[k] + 1, step
+        frontier = after
+    return resharers, size, depth
+
+
+@pytest.mark.parametrize("decay", [1.0, 0.9, 0.5, 0.0])
+def test_cascades_equal_the_rule_written_friend_by_friend(decay):
+    """Only resharers are remembered as reached (a friend who passes once never reshares
+    later, since the chance never grows): the same cascades as reaching everyone once."""
+    rng = np.random.default_rng(int(decay * 10))
+    for n, ties, posts in ((60, 150, 3), (400, 2400, 25), (400, 600, 40)):
+        adj = SocialNetwork.from_edges(rng.integers(0, n, ties), rng.integers(0, n, ties), n).adjacency
+        origins, u = rng.choice(n, posts, replace=False), rng.random(n)
+        got = talking.cascades(adj.indptr, adj.indices, origins, u, 0.5, decay)
+        want = cascades_by_hand(adj, origins, u, 0.5, decay)
+        assert got[0].tolist() == want[0] and got[1].tolist() == want[1] and got[2].tolist() == want[2]
+        assert len(want[0]) > 0
 
 
 def test_a_kept_cascade_scratch_gives_the_same_cascades_and_is_left_clean():
     rng = np.random.default_rng(8)
     net = SocialNetwork.from_edges(rng.integers(0, 300, 1500), rng.integers(0, 300, 1500), 300).adjacency
-    scratch = np.full(300, -1, dtype=np.int32)
+    scratch = np.zeros(300, dtype=bool)
     for day in range(3):
         origins, u = rng.choice(300, 12, replace=False), rng.random(300)
         fresh = talking.cascades(net.indptr, net.indices, origins, u, 0.4, 0.9)
         kept = talking.cascades(net.indptr, net.indices, origins, u, 0.4, 0.9, scratch=scratch)
         for a, b in zip(fresh, kept):
             np.testing.assert_array_equal(a, b)
-        assert (scratch == -1).all()
+        assert not scratch.any()
         assert fresh[1].sum() - len(origins) == len(fresh[0]) > 0
 
 
-def test_shares_of_disjoint_masks_in_one_pass_equal_each_share():
+def test_friends_in_states_kept_day_to_day_equal_counting_afresh():
+    """The counts pushed by who changed state stay equal to each day's shares counted afresh,
+    as consumers start, stop and switch between promoting and warning (and on the complete graph)."""
     rng = np.random.default_rng(13)
     net = SocialNetwork.from_edges(rng.integers(0, 300, 1200), rng.integers(0, 300, 1200), 302)  # 2 friendless
-    talking_today = rng.random(302)
-    promoters, warners = talking_today < 0.2, (talking_today >= 0.2) & (talking_today < 0.25)
-    for masks in ((promoters, warners), (talking_today < 0.7, talking_today >= 0.7)):  # few ties, most ties
-        for got, mask in zip(net.neighbour_shares(*masks), masks):
-            np.testing.assert_array_equal(got, net.neighbour_share(mask))
+    complete = SocialNetwork(n=40, kind="complete", adjacency=None, degree=np.full(40, 39, np.int32))
+    for network in (net, complete):
+        kept, everyone = FriendsInStates(network, 2), np.arange(network.n)
+        for day, share_talking in enumerate((0.2, 0.7, 0.05, 0.0, 0.5, 0.5)):
+            talking_today = rng.random(network.n)
+            promoters = talking_today < share_talking * 0.8
+            warners = (talking_today >= share_talking * 0.8) & (talking_today < share_talking)
+            kept.update(promoters, warners)
+            for got, mask in zip(kept.shares(everyone), (promoters, warners)):
+                np.testing.assert_array_equal(got, network.neighbour_share(mask))
+            subset = rng.choice(network.n, 7)
+            for got, mask in zip(kept.shares(subset), (promoters, warners)):
+                np.testing.assert_array_equal(got, network.neighbour_share(mask)[subset])

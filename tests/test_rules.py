@@ -71,6 +71,7 @@ def purchase_market(**market):
     c.budget[:] = 1_000.0
     model.positive_share = np.array([0.0, 0.5, 0.25, 0.1, 0.0, 0.3, 0.6, 0.2])  # friends' shares, set by hand
     model.negative_share = np.array([0.2, 0.0, 0.125, 0.05, 0.4, 0.1, 0.0, 0.3])
+    model.friends_shares = lambda who: (model.positive_share[who], model.negative_share[who])
     tau = np.array([c.trust_ads[0], c.trust_friends[1], c.trust_kol[2], c.trust_friends[3], c.trust_friends[4],
                     c.trust_kol[5], 1.0, 0.0])
     who = np.arange(8)
