@@ -504,7 +504,7 @@ def execute(job: Job, folder: str | Path, *, progress: bool = False, raise_error
     ``job_key`` and ``code_version``), ``baseline/``, ``config.yaml`` and, with
     ``job.report``, the plots and ``report.md``. A failure writes ``error.json`` and is
     returned as ``status: failed`` (re-raised with ``raise_errors``)."""
-    from sim.evaluation import evaluate, incremental
+    from sim.evaluation import evaluate, incremental, window_effects
     from sim.outputs import atomic_write, write_run
 
     folder = Path(folder)
@@ -524,6 +524,7 @@ def execute(job: Job, folder: str | Path, *, progress: bool = False, raise_error
         if result.baseline is not None:
             write_run(result.baseline, folder / "baseline")
             extra.update(incremental(result.model.summary(), result.baseline.summary()))
+            extra.update(window_effects(result.model, result.baseline))
         text = config_yaml(job.config, AppSettings(baseline=job.baseline))
         atomic_write(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
         write_run(result.model, folder, extra)

@@ -38,7 +38,8 @@ SEGMENT_TRAITS = ("price_sensitivity", "quality_expectation", "trust_friends", "
 class CampaignSettings:
     """Fields every mechanism has (its config dataclass extends this).
 
-    ``start_day``..``end_day`` (inclusive, days; ``end_day`` null = to the end);
+    ``start_day``..``end_day`` (inclusive, days; ``end_day`` null = to the end; a date
+    such as ``double11`` or ``2025-11-11`` where ``start_date`` is set: ``sim/calendar.py``);
     ``target``: who can benefit: ``everyone``, ``new_users`` (never bought),
     ``customers`` (bought before), ``segment`` (consumers whose
     ``segment_trait`` lies between the ``segment_min_quantile`` and
@@ -48,8 +49,8 @@ class CampaignSettings:
     mechanism may spend in all (null = no cap), after which it stops.
     """
 
-    start_day: int = 1
-    end_day: int | None = None
+    start_day: int | str = 1  # a day number, or a date (sim/calendar.py) resolved when validated
+    end_day: int | str | None = None
     target: str = "everyone"
     segment_trait: str = "price_sensitivity"
     segment_min_quantile: float = 0.0
@@ -58,6 +59,8 @@ class CampaignSettings:
     per_user_cap: int | None = None
     budget: float | None = None
 
+    #: Keys that take a day number or a date (resolved by ``sim.calendar.resolve_days``).
+    DAY_KEYS: ClassVar[tuple[str, ...]] = ("start_day", "end_day")
     #: Set by ``scenarios.registry.register``: the option name, the platform feature it
     #: needs (or None) and the mechanism class it configures.
     option: ClassVar[str] = ""
@@ -70,6 +73,10 @@ class CampaignSettings:
                 setattr(self, f.name, tuple(getattr(self, f.name)))
 
     def validate(self, prefix: str) -> None:
+        for key in self.DAY_KEYS:  # dates are resolved to day numbers before (sim.calendar.resolve_days)
+            if isinstance(getattr(self, key), str):
+                raise ConfigError(f"{prefix}.{key}", getattr(self, key),
+                                  "a date needs start_date=YYYY-MM-DD (the date of day 1)")
         check_at_least(f"{prefix}.start_day", self.start_day, 1)
         if self.end_day is not None and self.end_day < self.start_day:
             raise ConfigError(f"{prefix}.end_day", self.end_day,
@@ -95,6 +102,12 @@ def check_money(key: str, value: float) -> None:
     """A non-negative amount of yuan."""
     if not math.isfinite(value) or value < 0:
         raise ConfigError(key, value, "must be an amount of yuan >= 0")
+
+
+def check_rate(key: str, value: float) -> None:
+    """A discount rate: a share of the price, 0 <= rate < 1."""
+    if not math.isfinite(value) or not 0.0 <= value < 1.0:
+        raise ConfigError(key, value, "must be a discount rate in [0, 1) (0.2 = 20 % off)")
 
 
 class Mechanism:

@@ -20,8 +20,8 @@ from sim.errors import ConfigError
 
 @dataclass(unsafe_hash=True)
 class QualityIncidentConfig(CampaignSettings):
-    start_day: int = 30
-    end_day: int | None = 44
+    start_day: int | str = 30
+    end_day: int | str | None = 44
     quality_drop: float = 0.4  # subtracted from realized quality (quality is on [0, 1])
     products: tuple[int, ...] = ()  # catalogue indices affected; empty = every product
 

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from scenarios.base import CampaignSettings, Mechanism, check_money
+from scenarios.base import CampaignSettings, Mechanism, check_money, check_rate
 from scenarios.registry import register
 from sim.errors import ConfigError, check_at_least, check_probability
 
@@ -39,12 +39,6 @@ PRICING_DAILY = ("pricing_discounts", "pricing_coupons_issued", "pricing_coupons
 
 def _cents(yuan: float) -> int:
     return int(round(yuan * 100))
-
-
-def check_rate(key: str, value: float) -> None:
-    """A discount rate: a share of the price, 0 <= rate < 1."""
-    if not math.isfinite(value) or not 0.0 <= value < 1.0:
-        raise ConfigError(key, value, "must be a discount rate in [0, 1) (0.2 = 20 % off)")
 
 
 def check_products(key: str, products: tuple[int, ...]) -> None:
@@ -110,8 +104,8 @@ class CouponConfig(CampaignSettings):
 
 @dataclass(unsafe_hash=True)
 class FlashSaleConfig(CampaignSettings):
-    start_day: int = 30
-    end_day: int | None = 32
+    start_day: int | str = 30
+    end_day: int | str | None = 32
     rate: float = 0.5  # share of the unit list price taken off one unit, [0, 1)
     products: tuple[int, ...] = (0,)  # catalogue indices on flash sale; () = every product
     stock: int = 20  # units of each flash product released at the flash price each day (real market)

@@ -13,6 +13,7 @@ import importlib
 from collections.abc import Callable, Mapping
 
 from scenarios.base import CampaignSettings, Mechanism
+from sim.calendar import resolve_days
 from sim.config import CampaignConfig
 from sim.errors import ConfigError
 
@@ -21,7 +22,7 @@ MECHANISMS: dict[str, type[Mechanism]] = {}
 
 #: The modules holding the campaign families (imported on first use).
 FAMILY_MODULES = ("scenarios.referral", "scenarios.team_purchase", "scenarios.pricing",
-                  "scenarios.content", "scenarios.incident", "scenarios.festival")
+                  "scenarios.content", "scenarios.incident", "scenarios.festival", "scenarios.presale")
 
 
 def register(cls: type[Mechanism]) -> type[Mechanism]:
@@ -51,10 +52,12 @@ def daily_columns() -> tuple[str, ...]:
 
 
 def campaign_config(data: Mapping | None,
-                    build: Callable[[type, Mapping, str], CampaignSettings]) -> CampaignConfig:
+                    build: Callable[[type, Mapping, str], CampaignSettings],
+                    start_date: str | None = None, days: int | None = None) -> CampaignConfig:
     """``campaign`` mapping -> a validated :class:`CampaignConfig`. An entry is a settings
     instance (typed by the composed config) or a mapping, which ``build(cls, mapping,
-    key)`` turns into one (``sim.build``: OmegaConf's type checks)."""
+    key)`` turns into one (``sim.build``: OmegaConf's type checks). Dates in day keys
+    become day numbers (``sim.calendar.resolve_days``: day 1 is ``start_date``)."""
     options = load()
     out = []
     for key, settings in (data or {}).items():
@@ -70,6 +73,8 @@ def campaign_config(data: Mapping | None,
                 raise ConfigError(prefix if kind == key else f"{prefix}.mechanism", kind,
                                   f"unknown campaign option; known: {', '.join(sorted(options))}")
             cfg = build(options[kind].settings, settings, prefix)
+        if days is not None:
+            cfg = resolve_days(cfg, prefix, start_date, days)
         cfg.validate(prefix)
         out.append((str(key), cfg))
     return CampaignConfig(mechanisms=tuple(out))

@@ -66,7 +66,7 @@ def sim_config(composed) -> SimConfig:
     """The validated SimConfig from an instance of :func:`schema` (or a subclass: the
     Hydra app's config, whose extra keys are left out)."""
     values = {f.name: getattr(composed, f.name) for f in dataclasses.fields(SimConfig) if f.name != "campaign"}
-    campaign = campaign_config(composed.campaign, structured)
+    campaign = campaign_config(composed.campaign, structured, composed.start_date, composed.days)
     return SimConfig(**values, campaign=campaign).validate()
 
 

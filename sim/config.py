@@ -18,6 +18,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from sim.calendar import parse_date
 from sim.errors import (ConfigError, check_at_least, check_choice, check_finite, check_non_negative,
                         check_positive, check_probability)
 from sim.network import NETWORK_KINDS
@@ -195,6 +196,8 @@ class MarketConfig:
     customer_visit_peak: float = 0.22  # customer, the day after a purchase
     customer_visit_floor: float = 0.06  # customer, long after the last purchase
     visit_decay_days: float = 6.0  # e-folding time of the visit probability, days
+    # x every visit probability (not forced visits) by weekday, Mon..Sun; not all 1 needs start_date
+    weekday_visits: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
     # satisfaction and word of mouth
     satisfaction_tolerance: float = 0.1  # realized quality >= expectation - tolerance: satisfied
     negative_wom_multiplier: float = 2.0  # dissatisfied buyers talk this many times as often
@@ -203,7 +206,13 @@ class MarketConfig:
     churn_hazard: float = 0.01
     dissatisfied_churn_multiplier: float = 4.0
 
+    def __post_init__(self):
+        self.weekday_visits = tuple(self.weekday_visits)  # OmegaConf hands lists
+
     def validate(self) -> None:
+        if len(self.weekday_visits) != 7 or not all(math.isfinite(v) and v >= 0 for v in self.weekday_visits):
+            raise ConfigError("market.weekday_visits", list(self.weekday_visits),
+                              "must be 7 multipliers >= 0, Monday to Sunday (all 1 = no weekday effect)")
         for key in ("merchants", "products_per_merchant", "wom_days"):
             check_at_least(f"market.{key}", getattr(self, key), 1)
         self.list_price.validate("market.list_price")
@@ -344,6 +353,7 @@ class SimConfig:
     seed: int = 0
     market_seed: int | None = None
     days: int = 180
+    start_date: str | None = None  # ISO date of day 1 (null: days are numbers only); sim/calendar.py
     network: NetworkConfig = field(default_factory=NetworkConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
@@ -363,6 +373,11 @@ class SimConfig:
         if self.market_seed is not None and self.market_seed < 0:
             raise ConfigError("market_seed", self.market_seed, "must be an integer >= 0, or null to follow seed")
         check_at_least("days", self.days, 1)
+        if self.start_date is not None:
+            parse_date("start_date", self.start_date)
+        elif any(v != 1.0 for v in self.market.weekday_visits):
+            raise ConfigError("market.weekday_visits", list(self.market.weekday_visits),
+                              "weekday effects need start_date=YYYY-MM-DD (the date of day 1)")
         for group in (self.network, self.population, self.market, self.platform, self.diffusion, self.scenario):
             group.validate()
         self.campaign.validate(self.days)

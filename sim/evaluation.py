@@ -14,6 +14,13 @@ KPIs (money in yuan):
   gross margin = GMV − platform commission − cost of goods (before campaign spend);
 * ``cac`` = campaign cost / incremental customers (null unless > 0 new customers);
 * ``roi`` = (incremental margin − campaign cost) / campaign cost (null if cost is 0).
+
+A festival (``scenarios/festival.py``) adds, per window (``prepeak``: the week before
+the peak; ``peak``; ``hangover``: ``hangover_days`` after it), the GMV ratio
+campaign / baseline (``festival_<window>_gmv_ratio``) and the festival's net
+incremental GMV over the three windows (``festival_net_gmv``): the peak's lift less
+what was deferred before it (``festival_prepeak_loss``) and pulled forward from
+after it (``festival_hangover_loss``), in yuan (:func:`window_effects`).
 """
 
 from __future__ import annotations
@@ -45,6 +52,27 @@ def incremental(campaign: dict, baseline: dict) -> dict:
     }
 
 
+def window_effects(model: MarketModel, baseline: MarketModel) -> dict:
+    """GMV of each festival window against the baseline (the mechanisms with ``windows``)."""
+    import numpy as np
+
+    out: dict = {}
+    gmv, base = model.metrics.frame()["gmv"].to_numpy(), baseline.metrics.frame()["gmv"].to_numpy()
+    for m in model.mechanisms:
+        if not hasattr(m, "windows"):
+            continue
+        name = (lambda k: k) if m.key == "festival" else (lambda k, key=m.key: f"{key}_{k}")
+        delta: dict[str, float] = {}
+        for window, (a, b) in m.windows(min(len(gmv), len(base))).items():
+            ours, theirs = float(np.sum(gmv[a - 1:b])), float(np.sum(base[a - 1:b]))
+            out[name(f"festival_{window}_gmv_ratio")] = round(ours / theirs, 6) if theirs > 0 else None
+            delta[window] = ours - theirs
+        out[name("festival_prepeak_loss")] = round(-delta.get("prepeak", 0.0), 2)
+        out[name("festival_hangover_loss")] = round(-delta.get("hangover", 0.0), 2)
+        out[name("festival_net_gmv")] = round(sum(delta.values()), 2)
+    return out
+
+
 @dataclass
 class Evaluation:
     model: MarketModel
@@ -54,6 +82,7 @@ class Evaluation:
         out = self.model.summary()
         if self.baseline is not None:
             out.update(incremental(out, self.baseline.summary()))
+            out.update(window_effects(self.model, self.baseline))
         return out
 
 

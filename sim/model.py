@@ -30,6 +30,7 @@ from agents.kol import KOL
 from agents.merchant import Merchant
 from agents.platform import Platform
 from scenarios.registry import daily_columns
+from sim import calendar
 from sim.catalogue import Catalogue
 from sim.config import SimConfig
 from sim.ledger import OrderLedger, PaymentLedger
@@ -319,10 +320,16 @@ class MarketModel(mesa.Model):
         forced = ((c.aware_day[eligible] == self.day) | (c.kol_touch_day[eligible] == self.day)
                   | self.visit_boost[eligible])
         prob = visiting.visit_probability(c.last_purchase_day[eligible], self.day, self.customer_visit,
-                                          mk.prospect_visit_prob, forced)
+                                          mk.prospect_visit_prob, forced, self.weekday_multiplier())
         visitors = eligible[self.uniforms("visits")[eligible] < prob]
         c.active[visitors] = True
         self._visitors = visitors
+
+    def weekday_multiplier(self) -> float:
+        """Today's ``market.weekday_visits`` multiplier (1 without ``start_date``)."""
+        if self.config.start_date is None:
+            return 1.0
+        return self.config.market.weekday_visits[calendar.weekday(self.config.start_date, self.day)]
 
     def _choose_products(self, who: np.ndarray) -> np.ndarray:
         """Which product each visitor ``who`` is shown: the platform's traffic shares and,

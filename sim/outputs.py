@@ -59,15 +59,20 @@ def write_json(data: dict, path: str | Path) -> Path:
 def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> dict[str, Path]:
     """Write a finished model's outputs into ``out_dir``; returns the paths.
 
-    ``metrics.parquet`` (one row per day), ``retention.parquet`` (retention by
+    ``metrics.parquet`` (one row per day; a ``date`` column where ``start_date`` is set), ``retention.parquet`` (retention by
     day since first purchase), ``cohorts.parquet`` (cohort x day-since activity),
     ``payments.parquet`` (campaign cash outlays, with a campaign), ``cascades.parquet``
     (reshare cascades, where there were any) and, last,
     ``summary.json``.
     """
     out = Path(out_dir)
+    metrics = model.metrics.frame()
+    if model.config.start_date is not None:  # the calendar date of each day
+        from sim.calendar import dates
+
+        metrics.insert(1, "date", pd.to_datetime(dates(model.config.start_date, len(metrics))))
     paths = {
-        "metrics": write_parquet(model.metrics.frame(), out / "metrics.parquet"),
+        "metrics": write_parquet(metrics, out / "metrics.parquet"),
         "retention": write_parquet(model.metrics.cohorts.curve(), out / "retention.parquet"),
         "cohorts": write_parquet(model.metrics.cohorts.frame(), out / "cohorts.parquet"),
     }
