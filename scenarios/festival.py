@@ -82,7 +82,8 @@ class FestivalConfig(CampaignSettings):
             check_probability(f"{prefix}.{key}", getattr(self, key))
 
 
-#: Days before the first peak day reported as the pre-peak window (``festival_prepeak_gmv``).
+#: Days before the first peak day reported as the pre-peak window (``festival_prepeak_gmv``; from the
+#: announcement day if earlier).
 PREPEAK_DAYS = 7
 
 
@@ -125,9 +126,11 @@ class Festival(Mechanism):
         return self.run_up(day) or self.peak(day) or self.hangover(day)
 
     def windows(self, days: int) -> dict[str, tuple[int, int]]:
-        """Days (first, last) of the pre-peak week, the peak and the hangover, within the run."""
+        """Days (first, last) of the pre-peak window (the week before the peak, or the run-up
+        from the announcement if longer), the peak and the hangover, within the run."""
         s, e = self.cfg.start_day, self.cfg.end_day if self.cfg.end_day is not None else days
-        out = {"prepeak": (max(1, s - PREPEAK_DAYS), s - 1), "peak": (s, min(e, days)),
+        first = s - PREPEAK_DAYS if self.cfg.announce_day is None else min(self.cfg.announce_day, s - PREPEAK_DAYS)
+        out = {"prepeak": (max(1, first), s - 1), "peak": (s, min(e, days)),
                "hangover": (e + 1, min(e + self.cfg.hangover_days, days))}
         return {k: v for k, v in out.items() if v[0] <= v[1]}
 

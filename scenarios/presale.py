@@ -71,7 +71,7 @@ class PresaleConfig(CampaignSettings):
 @register
 class Presale(Mechanism):
     """Deposits in the window, balances (or forfeits) on the event day."""
-    outside_window = frozenset({"start_day"})  # the event day is after the window
+    outside_window = frozenset({"start_day", "take_deferred"})  # the event day is after the window; deposits it took
     option = "presale"
     settings = PresaleConfig
     family = "presale"
@@ -113,7 +113,8 @@ class Presale(Mechanism):
                 & (offer.discount_cents == 0))
         event_price = offer.value_cents - np.rint(offer.value_cents * cfg.rate).astype(np.int64)
         deposit = np.minimum(self.deposit_cents, event_price)
-        bonus = np.rint(deposit * (cfg.deposit_multiplier - 1.0)).astype(np.int64)  # 膨胀, within the price
+        # 膨胀: the deposit counts more, never beyond the event price (the balance is >= 0)
+        bonus = np.minimum(np.rint(deposit * (cfg.deposit_multiplier - 1.0)).astype(np.int64), event_price - deposit)
         offer.add_discount(self.key, offer.value_cents - event_price + bonus, where=free)
         offer.deferred[free] = self.index
         self._deposit = deposit
@@ -177,7 +178,7 @@ class Presale(Mechanism):
         (balance paid, order booked) or ``forfeited`` (kept by the merchant)."""
         rows = self.pre_orders()
         frame = pd.DataFrame(rows)
-        frame.insert(3, "merchant", self.merchant_of[rows["product"]])
+        frame["merchant"] = self.merchant_of[frame["product"].to_numpy()]
         frame["status"] = self.status if self.status is not None else np.full(len(frame), "held")
         return frame
 

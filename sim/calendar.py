@@ -5,7 +5,8 @@
 (``start_day``, ``end_day``, ``announce_day``, ``event_day``) it also takes a
 date: an ISO date (``2025-11-11``) or a named date, the first occurrence on or
 after ``start_date``: ``double11`` (11 November, 双十一), ``618`` (18 June) or
-``spring_festival`` (the lunar new year, 春节, from :data:`SPRING_FESTIVAL`).
+``spring_festival`` (the lunar new year, 春节, from :data:`SPRING_FESTIVAL`); quote
+``"618"`` in YAML and on the command line (``'"618"'``), or it is day 618.
 Dates are resolved when the config is validated; a date outside the run, or a
 date without ``start_date``, is refused in one line. Equations: ``docs/model.md``
 (*Calendar*).
@@ -58,7 +59,7 @@ def day_of(key: str, value: int | str, start_date: str | None, days: int) -> int
     named) inside the run; ConfigError naming ``key`` otherwise."""
     if not isinstance(value, str):
         return value
-    if value.lstrip("-").isdigit():
+    if value.lstrip("-").isdigit() and value not in NAMED_DATES:
         return int(value)
     if start_date is None:
         raise ConfigError(key, value, "a date needs start_date=YYYY-MM-DD (the date of day 1)")
