@@ -25,6 +25,7 @@ NAMED = {
     "douyin_livestream_flash_sale": ("douyin", "barabasi_albert", ("livestream", "flash_sale")),
     "community_groupbuy_leaders": ("community_groupbuy", "sbm", ("community_groupbuy",)),
     "festival_peak": ("taobao", "barabasi_albert", ("discount", "coupon", "festival")),
+    "double11_presale": ("taobao", "barabasi_albert", ("discount", "coupon", "festival", "presale")),
     "quality_incident": ("generic", "barabasi_albert", ("quality_incident",)),
     "referral_fraud_wave": ("generic", "barabasi_albert", ("referral",)),
 }
