@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from experiments.cli import UsageError, claim_folder, command, new_folder, remove_folder
-from experiments.formatting import HEADLINE, HEADLINE_KEYS, seed_range, with_half_width
+from experiments.formatting import FESTIVAL, HEADLINE, HEADLINE_KEYS, seed_range, with_half_width
 from experiments.stats import mean_interval, paired_difference
 from sim.config import SimConfig
 from sim.errors import ConfigError, check_at_least
@@ -321,6 +321,19 @@ def headline_text(c: Comparison, width: int = 118) -> str:
     return table.to_string(line_width=width)
 
 
+def festival_text(c: Comparison, width: int = 118) -> str:
+    """A festival's windows against the baseline (pre-peak dip, peak, hangover, net GMV), for
+    the scenarios that have one; empty if none has."""
+    labels = [label for label in c.labels if c.kpi(label, "festival_peak_gmv_ratio")]
+    if not labels:
+        return ""
+    table = pd.DataFrame({label: [with_half_width(*(c.kpi(label, key) or (None,) * 3)[:3], kind)
+                                  for key, _, kind in FESTIVAL] for label in labels},
+                         index=[name for _, name, _ in FESTIVAL])
+    table.columns.name = "festival"
+    return table.to_string(line_width=width)
+
+
 def pairs_text(c: Comparison, width: int = 118) -> str:
     """Paired differences b − a (``mean ±half-width``, ``*`` = the interval excludes 0); with
     more than three scenarios, each against the first."""
@@ -376,6 +389,8 @@ def run_command(argv: list[str]) -> int:
         return 1
     level = f"{plan.level:.0%}"
     print(f"\nHeadline (mean ±half-width of the {level} t-interval over {len(plan.seeds)} seeds)\n{headline_text(c)}")
+    if text := festival_text(c):
+        print(f"\nFestival windows against each run's baseline (mean ±half-width)\n{text}")
     if text := pairs_text(c):
         scope = "" if len(plan.labels) <= 3 else f"; against {plan.labels[0]} here, every pair in the report"
         print(f"\nPaired differences (b − a per seed; * = {level} interval excludes 0{scope})\n{text}")

@@ -19,6 +19,16 @@ HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("campaign_cost_total", "campaign cost", "money"),
 )
 HEADLINE_KEYS = tuple(k for k, _, _ in HEADLINE)
+#: A festival's windows against its baseline (shown where a scenario has a festival).
+FESTIVAL: tuple[tuple[str, str, str], ...] = (
+    ("festival_prepeak_gmv_ratio", "pre-peak GMV / baseline", "ratio3"),
+    ("festival_peak_gmv_ratio", "peak GMV / baseline", "ratio"),
+    ("festival_hangover_gmv_ratio", "hangover GMV / baseline", "ratio3"),
+    ("festival_net_gmv", "festival net GMV", "money"),
+    ("festival_deferred", "purchases deferred", "count"),
+    ("presale_deposits", "pre-sale deposits", "count"),
+    ("presale_forfeited", "deposits forfeited", "money"),
+)
 
 
 def _missing(value) -> bool:

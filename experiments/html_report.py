@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from markupsafe import Markup, escape  # noqa: E402
 
-from experiments.formatting import HEADLINE, bracket, fmt, seed_range, signed  # noqa: E402
+from experiments.formatting import FESTIVAL, HEADLINE, bracket, fmt, seed_range, signed  # noqa: E402
 from experiments.stats import band  # noqa: E402
 from sim.outputs import atomic_write  # noqa: E402
 
@@ -237,6 +237,15 @@ def headline_table(c) -> Markup:
     return html_table(pd.DataFrame(cells, index=[escape(label) for label in c.labels]))
 
 
+def festival_table(c) -> Markup | None:
+    """Scenarios with a festival × its windows against the baseline (None if none has one)."""
+    labels = [label for label in c.labels if c.kpi(label, "festival_peak_gmv_ratio")]
+    if not labels:
+        return None
+    cells = {name: [interval_cell(c.kpi(label, key), kind) for label in labels] for key, name, kind in FESTIVAL}
+    return html_table(pd.DataFrame(cells, index=[escape(label) for label in labels]))
+
+
 def pairs_table(c) -> Markup | None:
     """Each pair × headline KPI: both means, b − a with its interval, distinguishable (highlighted)."""
     if c.pairs.empty:
@@ -270,6 +279,7 @@ def context(c) -> dict:
         c=c, sections=SECTIONS, headings=dict(SECTIONS), title="Scenario comparison: " + ", ".join(c.labels),
         level=f"{c.level:.0%}", seeds=seed_range(c.plan.seeds), first=configs[c.labels[0]],
         setup_table=html_table(setup, text=True), headline_table=headline_table(c), pairs_table=pairs_table(c),
+        festival_table=festival_table(c),
         gmv_png=band_plot(c, lambda label: cumulative_gmv(c, label), "cumulative GMV (yuan)", "Cumulative GMV"),
         dau_png=band_plot(c, lambda label: matrix(c.daily, label, "active_users"), "active users (visited that day)",
                           "Daily active users (DAU)"),

@@ -76,7 +76,11 @@ def _fmt(value) -> str:
 
 CAMPAIGN_KEYS = ("campaign_cost_total", "incremental_gmv", "incremental_customers", "incremental_margin",
                  "cac", "roi", "ltv", "baseline_ltv", "k_factor", "team_completion_rate",
-                 "coupon_redemption_rate", "kol_reach", "baseline_gmv", "baseline_customers")
+                 "coupon_redemption_rate", "kol_reach", "baseline_gmv", "baseline_customers",
+                 "festival_prepeak_gmv_ratio", "festival_peak_gmv_ratio", "festival_hangover_gmv_ratio",
+                 "festival_prepeak_loss", "festival_hangover_loss", "festival_net_gmv", "festival_deferred",
+                 "festival_deferred_bought", "presale_deposits", "presale_orders", "presale_default_rate",
+                 "presale_forfeited")
 
 
 def write_report(out_dir: str | Path) -> list[Path]:

@@ -130,7 +130,7 @@ class Festival(Mechanism):
         from the announcement if longer), the peak and the hangover, within the run."""
         s, e = self.cfg.start_day, self.cfg.end_day if self.cfg.end_day is not None else days
         first = s - PREPEAK_DAYS if self.cfg.announce_day is None else min(self.cfg.announce_day, s - PREPEAK_DAYS)
-        out = {"prepeak": (max(1, first), s - 1), "peak": (s, min(e, days)),
+        out = {"prepeak": (max(1, first), min(s - 1, days)), "peak": (s, min(e, days)),
                "hangover": (e + 1, min(e + self.cfg.hangover_days, days))}
         return {k: v for k, v in out.items() if v[0] <= v[1]}
 

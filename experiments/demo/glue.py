@@ -40,7 +40,7 @@ from scipy.sparse.csgraph import shortest_path
 from sim.build import build_config
 from sim.config import SimConfig
 from sim.errors import ConfigError
-from sim.evaluation import baseline_config, incremental
+from sim.evaluation import baseline_config, incremental, window_effects
 from sim.model import MarketModel
 from sim.network import NETWORK_KINDS
 
@@ -592,6 +592,27 @@ class DemoModel(mesa.Model):
             inc = incremental(_money_summary(m), _money_summary(b))
             out.update(roi=inc["roi"], incremental_gmv=inc["incremental_gmv"],
                        incremental_customers=inc["incremental_customers"])
+        out.update(self.festival_counters())
+        return out
+
+    def festival_counters(self) -> dict:
+        """A festival's and a pre-sale's counters (only where one runs): purchases deferred to
+        the peak so far, pre-sale deposits, and the pre-peak and hangover GMV against the
+        baseline (None until their windows have begun)."""
+        m, b = self.market, self.baseline
+        out: dict = {}
+        for x in m.mechanisms:
+            if x.option == "festival":
+                out["festival_deferred"] = int(x.totals.get("festival_deferred", 0) + x.today.get("festival_deferred", 0))
+                out["prepeak_gmv_ratio"] = out["hangover_gmv_ratio"] = None
+                if b is not None and m.day:
+                    effects = window_effects(m, b)
+                    out["prepeak_gmv_ratio"] = effects.get(f"{'' if x.key == 'festival' else x.key + '_'}"
+                                                           "festival_prepeak_gmv_ratio")
+                    out["hangover_gmv_ratio"] = effects.get(f"{'' if x.key == 'festival' else x.key + '_'}"
+                                                            "festival_hangover_gmv_ratio")
+            elif x.option == "presale":
+                out["presale_deposits"] = int(x.totals.get("presale_deposits", 0) + x.today.get("presale_deposits", 0))
         return out
 
     def retention(self, horizon: int = 60) -> tuple[np.ndarray, np.ndarray | None]:

@@ -329,6 +329,14 @@ def counters_html(model: DemoModel) -> str:
          else f"{'+' if c['incremental_gmv'] >= 0 else '−'}¥{abs(c['incremental_gmv']):,.0f}"),
         ("inc-customers", "Customers vs baseline", "—" if inc_c is None else f"{inc_c:+,}"),
     ]
+    if "festival_deferred" in c:  # a festival runs: anticipation and its windows
+        tiles += [("deferred", "Deferred to the peak", f"{c['festival_deferred']:,}"),
+                  ("prepeak", "Pre-peak GMV vs baseline", "—" if c["prepeak_gmv_ratio"] is None
+                   else f"×{c['prepeak_gmv_ratio']:.2f}"),
+                  ("hangover", "Hangover GMV vs baseline", "—" if c["hangover_gmv_ratio"] is None
+                   else f"×{c['hangover_gmv_ratio']:.2f}")]
+    if "presale_deposits" in c:
+        tiles.append(("deposits", "Pre-sale deposits", f"{c['presale_deposits']:,}"))
     cfg = model.config
     out = ['<div id="demo-counters" style="font-family:sans-serif">',
            '<div style="display:flex;flex-wrap:wrap;gap:6px">']
