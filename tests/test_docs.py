@@ -42,7 +42,7 @@ NOT_RUN = {
     r"^make mutate\b|\bmutmut\b": "mutation testing runs by hand, for minutes to hours (docs/testing.md)",
 }
 #: Commands that take minutes or start a server: ``make test-slow``.
-SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"benchmarks\.")
+SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"scripts/anticipation\.py", r"benchmarks\.")
 #: Large sizes made small for ``make test`` (the command's meaning is kept).
 SMALLER = [
     (r"population\.size=\d+", "population.size=600"), (r"\bdays=(\d+)", lambda m: f"days={min(int(m[1]), 40)}"),
