@@ -235,3 +235,18 @@ def test_the_cli_refuses_a_bad_date_with_exit_2_and_writes_nothing(tmp_path):
     lines = [line for line in proc.stderr.strip().splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("error: campaign.festival.start_day="), proc.stderr
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_demo_counts_deferred_purchases_deposits_and_the_pre_peak_dip():
+    from experiments.demo.glue import DemoModel
+    from experiments.demo.views import counters_html
+
+    model = DemoModel(size=1500, preset="double11_presale")
+    for _ in range(31):
+        model.step()
+    c = model.counters()
+    assert c["festival_deferred"] > 0 and c["presale_deposits"] > 0
+    assert 0 < c["prepeak_gmv_ratio"] < 1
+    html = counters_html(model)
+    assert 'id="ctr-deferred"' in html and 'id="ctr-deposits"' in html and 'id="ctr-prepeak"' in html
+    assert "festival_deferred" not in DemoModel(size=1500).counters()
