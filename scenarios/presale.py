@@ -55,7 +55,7 @@ class PresaleConfig(CampaignSettings):
         super().validate(prefix)
         if self.end_day is None:
             raise ConfigError(f"{prefix}.end_day", None, "a pre-sale window must end (before event_day)")
-        if isinstance(self.event_day, str) or isinstance(self.event_day, bool) or self.event_day <= self.end_day:
+        if isinstance(self.event_day, (str, bool)) or self.event_day <= self.end_day:
             raise ConfigError(f"{prefix}.event_day", self.event_day,
                               f"must be a day after {prefix}.end_day={self.end_day} (the balance is paid on it)")
         check_rate(f"{prefix}.rate", self.rate)

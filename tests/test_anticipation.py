@@ -8,14 +8,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import PYTHON, REPO, base_frame, small_config
+
+from agents.anticipating import defer_probability, still_waiting
 from sim.build import build_config
 from sim.errors import ConfigError
 from sim.evaluation import evaluate
 from sim.model import MarketModel
-
-from agents.anticipating import defer_probability, still_waiting
 
 
 def _same_run(a: MarketModel, b: MarketModel) -> None:
