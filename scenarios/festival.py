@@ -37,13 +37,7 @@ from agents import anticipating
 from agents.consumers import SOURCE_ADS
 from scenarios.base import CampaignSettings, Mechanism, check_rate
 from scenarios.registry import register
-from sim.errors import (
-    ConfigError,
-    check_at_least,
-    check_non_negative,
-    check_positive,
-    check_probability,
-)
+from sim.errors import ConfigError, check_at_least, check_non_negative, check_positive, check_probability
 
 
 @dataclass(unsafe_hash=True)
