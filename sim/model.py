@@ -167,6 +167,7 @@ class MarketModel(mesa.Model):
         self._products = empty
         self._satisfied = np.zeros(0, dtype=bool)
         self._gap = np.zeros(0)  # today's buyers' experience gaps (quality units)
+        self._rated = np.zeros(0, dtype=bool)  # which of today's buyers rated
         self._kol_engaged: list[np.ndarray] = []  # followers who engaged with a KOL post today
         self.reshared_today = empty  # origins and resharers of today's cascades (consumer ids)
         self.reshare_origins_today = empty  # the posts that started them
@@ -488,9 +489,30 @@ class MarketModel(mesa.Model):
         ``reviews.delay_days``."""
         cfg, buyers = self.config.reviews, self._buyers
         prob = reviewing.review_probability(self._gap, cfg.review_prob, cfg.extremity)
-        rate = self.uniforms("review")[buyers] < prob
-        self.reviews.post(self.day, self._products[rate], reviewing.stars(self._gap[rate], cfg.extreme_gap))
-        self.metrics.count("reviews", int(rate.sum()))
+        self._rated = self.uniforms("review")[buyers] < prob
+        self._post_reviews(self._rated)
+
+    def _post_reviews(self, which: np.ndarray) -> None:
+        cfg = self.config.reviews
+        self.reviews.post(self.day, self._products[which], reviewing.stars(self._gap[which], cfg.extreme_gap))
+        self.metrics.count("reviews", int(which.sum()))
+
+    def post_reviews(self, who: np.ndarray) -> None:
+        """Today's buyers ``who`` who had not rated what they bought rate it now (a
+        reward for reviews, 晒单)."""
+        more = np.isin(self._buyers, who) & ~self._rated
+        self._rated |= more
+        self._post_reviews(more)
+
+    def win_back(self, who: np.ndarray, product: np.ndarray, stars: float) -> None:
+        """Consumers ``who`` won back after a disappointment with ``product`` (a merchant's
+        answer): they stop warning, judge its merchant satisfied again, and post a
+        follow-up review (追评) of ``stars``."""
+        c = self.consumers
+        warning = who[c.wom_sign[who] < 0]
+        c.wom_sign[warning], c.wom_until[warning] = 0, -1
+        c.satisfied_last[who] = 1
+        self.reviews.post(self.day, product, np.full(len(who), float(stars)))
 
     def _phase_reputation(self) -> None:
         """The reviews due today show; each product's rating term for today's purchases."""

@@ -44,14 +44,16 @@ class ProductReviews:
             self.posted_today += len(product)
 
     def remove_fakes(self, products: np.ndarray) -> int:
-        """The platform takes down the fake reviews of ``products``; returns how many."""
+        """The platform takes down the fake reviews of ``products``, shown or not yet;
+        returns how many."""
         removed = int(self.fake_count[products].sum())
         self.fake_star_sum[products] = 0.0
         self.fake_count[products] = 0
-        for entries in self._pending.values():  # and those not shown yet
+        for entries in self._pending.values():
             for k, (product, stars, fake) in enumerate(entries):
                 if fake:
                     keep = ~np.isin(product, products)
+                    removed += int((~keep).sum())
                     entries[k] = (product[keep], stars[keep], fake)
         return removed
 

@@ -62,7 +62,7 @@ def test_reviews_show_after_the_delay_and_fakes_can_be_taken_down():
     assert reviews.posted_today == 5 and reviews.count.tolist() == [2, 0, 1] and reviews.fake_count.tolist() == [0, 2, 0]
     np.testing.assert_allclose(reviews.rating(), [46 / 12, 50 / 12, 44 / 11])
     reviews.post(7, np.array([1]), np.array([5]), fake=True)
-    assert reviews.remove_fakes(np.array([1])) == 2
+    assert reviews.remove_fakes(np.array([1])) == 3  # two shown, one not yet
     reviews.show(9)
     assert reviews.fake_count.sum() == 0 and reviews.rating()[1] == 4.0  # the pending fake was taken down too
 
@@ -144,3 +144,64 @@ def test_better_rated_products_gain_share_over_time():
     with_ratings, top = late_share_of_top(run(1, days=80))
     without, _ = late_share_of_top(run(1, days=80, reviews={"high_rating_weight": 0.0, "low_rating_weight": 0.0}))
     assert with_ratings > without + 0.02
+
+
+# =========================================================================== crisis response, fakes, KOC
+INCIDENT = {"products": [0, 1, 2, 3], "start_day": 20, "end_day": 34, "response_delay": 2}
+
+
+def merchant_rating(model, merchant=0):
+    frame = model.merchant_days.frame()
+    return frame[frame.merchant == merchant].set_index("day").rating
+
+
+def test_an_apology_with_compensation_recovers_the_rating_faster_than_silence_at_its_cost():
+    silence = run(0, size=6000, campaign={"quality_incident": INCIDENT})
+    apology = run(0, size=6000, campaign={"quality_incident": {**INCIDENT, "response": "apology"}})
+    before = merchant_rating(silence).loc[19]
+    assert merchant_rating(apology).loc[19] == before  # the same market until the incident
+    loss = before - merchant_rating(silence).loc[35:45].mean()
+    assert loss > 0.3
+    assert merchant_rating(apology).loc[35:45].mean() > merchant_rating(silence).loc[35:45].mean() + 0.02
+    s = apology.summary()
+    assert s["incident_compensated"] > 0 and s["incident_response_cost"] == s["incident_compensated"] * 20.0
+    assert 0.3 < s["incident_recovered"] / s["incident_compensated"] < 0.7  # recovery_share 0.5
+    assert silence.summary()["incident_response_cost"] == 0.0
+    pay = apology.payments.to_frame()
+    assert (pay.kind == "compensation").all() and pay.day.min() == 22  # from the response day
+    assert pay.amount_cents.sum() == s["incident_response_cost"] * 100
+
+
+def test_a_recall_ends_the_drop_and_refunds_every_affected_order():
+    recall = run(0, size=6000, campaign={"quality_incident": {**INCIDENT, "response": "recall"}})
+    silence = run(0, size=6000, campaign={"quality_incident": INCIDENT})
+    led = recall.ledger.to_frame()
+    affected = led[(led["product"] < 4) & (led.day >= 20) & (led.day <= 34)]
+    paid = (affected.value_cents - affected.discount_cents).sum()
+    s = recall.summary()
+    assert s["incident_refunds"] * 100 == pytest.approx(paid, abs=0.5) and s["incident_response_cost"] == s["incident_refunds"]
+    assert merchant_rating(recall).loc[40] > merchant_rating(silence).loc[40] + 0.2
+
+
+def test_fake_reviews_raise_sales_until_detected_then_lose_them():
+    def gmv(model):
+        frame = model.merchant_days.frame()
+        return frame[frame.merchant == 0].set_index("day").gmv
+    fake = {"products": [0, 1, 2, 3], "reviews_per_day": 20, "detection_prob": 0.0, "audit_day": 40, "start_day": 5}
+    base, faked = run(0, days=70), run(0, days=70, campaign={"fake_reviews": fake})
+    assert gmv(faked).loc[5:39].sum() > 1.02 * gmv(base).loc[5:39].sum()
+    assert gmv(faked).loc[41:69].sum() < 0.8 * gmv(base).loc[41:69].sum()  # taken down and demoted 30 days
+    s = faked.summary()
+    assert s["fake_reviews_detected_day"] == 40 and s["fake_reviews_bought"] == 35 * 20
+    assert s["fake_reviews_removed"] == s["fake_reviews_bought"] and faked.reviews.fake_count.sum() == 0
+    assert s["fake_reviews_cost"] == 35 * 20 * 8.0
+    never = run(0, days=70, campaign={"fake_reviews": {**fake, "audit_day": None}})
+    assert never.summary()["fake_reviews_detected_day"] is None and never.reviews.fake_count.sum() > 0
+
+
+def test_koc_rewards_add_reviews_of_the_products_bought():
+    base = run(0, days=40, size=3000)
+    koc = run(0, days=40, size=3000, campaign={"koc_reviews": {}})
+    rewarded = koc.summary()["koc_reviews_rewarded"]
+    extra = int(koc.metrics.frame().reviews.sum()) - int(base.metrics.frame().reviews.sum())
+    assert rewarded > 0 and 0 < extra <= rewarded  # some rewarded buyers had rated anyway
