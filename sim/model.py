@@ -621,8 +621,17 @@ class MarketModel(mesa.Model):
             "gross_margin": (led.gmv_cents - led.commission_cents - led.cost_cents) / 100,
             "ltv": round(margin_cents / 100 / self.n_adopters, 4) if self.n_adopters else None,
             "kol_posts": sum(k.posts for k in self.kols),
+            **self.reputation_summary(),
             **self.campaign_summary(),
         }
+
+    def reputation_summary(self) -> dict:
+        """Reviews written, the products' mean shown rating and each merchant's (stars)."""
+        cat, n_merchants = self.catalogue, len(self.merchants)
+        by_merchant = self.reviews.merchant_rating(cat.merchant, n_merchants)
+        return {"reviews": int(self.metrics.frame()["reviews"].sum()) if self.day else 0,
+                "mean_rating": round(float(self.reviews.rating().mean()), 4),
+                "merchant_rating": {str(m): round(float(r), 4) for m, r in enumerate(by_merchant)}}
 
     def campaign_summary(self) -> dict:
         """Campaign spend by family (yuan) and each mechanism's KPIs."""
