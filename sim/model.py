@@ -280,9 +280,10 @@ class MarketModel(mesa.Model):
         ``product``: those talking about its merchant, and a share ``reviews.wom_spillover``
         of those talking about the others (the purchase's social proof)."""
         merchants, spill = self.config.market.merchants, self.config.reviews.wom_spillover
-        merchant, counts = self.catalogue.merchant[product], self.talking_friends.counts
-        promoting = reviewing.attached_share(counts[merchant, who], counts[:merchants, who].sum(axis=0), spill)
-        warning = reviewing.attached_share(counts[merchants + merchant, who], counts[merchants:, who].sum(axis=0),
+        merchant, counts = self.catalogue.merchant[product], self.talking_friends.counts[who]
+        rows = np.arange(len(who))
+        promoting = reviewing.attached_share(counts[rows, merchant], counts[:, :merchants].sum(axis=1), spill)
+        warning = reviewing.attached_share(counts[rows, merchants + merchant], counts[:, merchants:].sum(axis=1),
                                            spill)
         return self.talking_friends.per_friend(promoting, who), self.talking_friends.per_friend(warning, who)
 
