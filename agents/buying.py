@@ -10,22 +10,27 @@ from agents.consumers import FRIEND_SOURCES, SOURCE_KOL
 
 
 def trust_in_source(source: np.ndarray, trust_friends: np.ndarray, trust_kol: np.ndarray, trust_ads: np.ndarray,
-                    touched_by_kol_today: np.ndarray, satisfied_last: np.ndarray) -> np.ndarray:
+                    touched_by_kol_today: np.ndarray, satisfied_last: np.ndarray,
+                    same_merchant: np.ndarray | bool = True, experience_spillover: float = 1.0) -> np.ndarray:
     """The trust term of the utility: trust in friends, KOLs or ads by the source the consumer
-    first heard from; in KOLs if a KOL touched it today; its own last experience (0 or 1)
-    once it has bought."""
+    first heard from; in KOLs if a KOL touched it today; once it has bought, its own last
+    experience (0 or 1) for the merchant it bought from, and for the others that experience
+    weighted ``experience_spillover`` against the source's trust."""
     trust = np.where(np.isin(source, FRIEND_SOURCES), trust_friends,
                      np.where(source == SOURCE_KOL, trust_kol, trust_ads))
     trust = np.where(touched_by_kol_today, trust_kol, trust)
-    return np.where(satisfied_last >= 0, satisfied_last.astype(np.float64), trust)
+    experience = satisfied_last.astype(np.float64)
+    other = experience_spillover * experience + (1.0 - experience_spillover) * trust
+    return np.where(satisfied_last >= 0, np.where(same_merchant, experience, other), trust)
 
 
 def purchase_utility(mk, quality: np.ndarray, expectation: np.ndarray, price_sensitivity: np.ndarray,
                      price: np.ndarray, reference_price: float, promoting_share: np.ndarray,
                      warning_share: np.ndarray, trust: np.ndarray, platform_trust: float,
-                     utility_shift) -> np.ndarray:
-    """V = b + w_Q (Q_j − e_i) − β_i (P − P_ref)/P_ref + w_S σ⁺_i − w_N σ⁻_i + w_T τ_i + θ + shift,
-    with the weights of ``market`` (``mk``)."""
+                     utility_shift, rating_term: np.ndarray | float = 0.0) -> np.ndarray:
+    """V = b + w_Q (Q_j − e_i) − β_i (P − P_ref)/P_ref + w_S σ⁺_ij − w_N σ⁻_ij + w_T τ_ij + θ + ρ_j + shift,
+    with the weights of ``market`` (``mk``) and ρ_j the product's rating term
+    (``agents.reviewing.rating_utility``)."""
     return (mk.base_utility
             + mk.quality_weight * (quality - expectation)
             - price_sensitivity * (price - reference_price) / reference_price
@@ -33,6 +38,7 @@ def purchase_utility(mk, quality: np.ndarray, expectation: np.ndarray, price_sen
             - mk.negative_wom_weight * warning_share
             + mk.source_trust_weight * trust
             + platform_trust
+            + rating_term
             + utility_shift)
 
 

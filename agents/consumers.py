@@ -60,6 +60,8 @@ class Consumers:
         self.satisfied_last = np.full(n, -1, dtype=np.int8)  # -1 never bought, 0 no, 1 yes
         self.wom_sign = np.zeros(n, dtype=np.int8)  # +1 promoter, -1 detractor, 0 silent
         self.wom_until = np.full(n, -1, dtype=np.int32)  # last day the consumer talks
+        self.wom_merchant = np.zeros(n, dtype=np.int16)  # the merchant its word of mouth is about
+        self.last_merchant = np.full(n, -1, dtype=np.int16)  # the merchant of its last purchase, -1 never
         self.kol_touch_day = np.full(n, -1, dtype=np.int32)  # last day engaged with a KOL post
         self.churned = np.zeros(n, dtype=bool)
         self.active = np.zeros(n, dtype=bool)  # visited the platform today

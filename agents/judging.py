@@ -13,6 +13,12 @@ def realized_quality(quality: np.ndarray, shock: np.ndarray, noise_sd: float, u:
     return quality + shock + noise_sd * ndtri(u)
 
 
+def experience_gap(realized: np.ndarray, expectation: np.ndarray, tolerance: float) -> np.ndarray:
+    """Realized quality less the buyer's satisfaction threshold (expectation − tolerance),
+    quality units: ≥ 0 satisfied."""
+    return realized - (expectation - tolerance)
+
+
 def satisfied(realized: np.ndarray, expectation: np.ndarray, tolerance: float) -> np.ndarray:
     """Satisfied when realized quality ≥ expectation − tolerance."""
     return realized >= expectation - tolerance

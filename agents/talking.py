@@ -31,6 +31,15 @@ def talking(wom_until: np.ndarray, wom_sign: np.ndarray, day: int) -> tuple[np.n
     return live & (wom_sign > 0), live & (wom_sign < 0)
 
 
+def talking_states(promoters: np.ndarray, warners: np.ndarray, merchant: np.ndarray, merchants: int) -> np.ndarray:
+    """Each consumer's state of word of mouth as one code: 0 silent, 1 + m promoting
+    merchant m, 1 + M + m warning about it (M merchants; int16)."""
+    code = np.zeros(len(promoters), dtype=np.int16)
+    code[promoters] = 1 + merchant[promoters]
+    code[warners] = 1 + merchants + merchant[warners]
+    return code
+
+
 def cascades(indptr: np.ndarray, indices: np.ndarray, origins: np.ndarray, u: np.ndarray, reshare: float,
              decay: float, max_depth: int = 64, scratch: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

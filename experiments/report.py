@@ -95,7 +95,8 @@ def write_report(out_dir: str | Path) -> list[Path]:
              plot_adopters(metrics, summary["population"], out / "adopters.png", baseline),
              plot_retention(curve, out / "retention.png")]
     keys = ["gmv", "orders", "customers", "aov", "retention_d1", "retention_d7", "retention_d30",
-            "platform_commission", "merchant_revenue", "merchant_margin", "population", "days"]
+            "platform_commission", "merchant_revenue", "merchant_margin", "reviews", "mean_rating",
+            "population", "days"]
     lines = [f"# Run report: scenario `{summary['scenario']}`", "",
              f"{summary['population']:,} consumers on a `{summary['network']}` network "
              f"(mean degree {summary['mean_degree']}), {summary['days']} days, seed {summary['seed']}.", "",

@@ -440,6 +440,7 @@ class KOCReviews(ContentMechanism):
             return
         paid = self.pay(model, reviewed, np.full(len(reviewed), self.reward_cents, dtype=np.int64), "review_reward")
         self.benefits[reviewed[paid]] += 1
+        model.post_reviews(reviewed[paid])  # the 晒单 is a review of the product
         self.count("content_reviews_rewarded", int(paid.sum()))
         self.count("content_fees", int(paid.sum()) * self.reward_cents / 100)
 

@@ -22,7 +22,8 @@ MECHANISMS: dict[str, type[Mechanism]] = {}
 
 #: The modules holding the campaign families (imported on first use).
 FAMILY_MODULES = ("scenarios.referral", "scenarios.team_purchase", "scenarios.pricing",
-                  "scenarios.content", "scenarios.incident", "scenarios.festival", "scenarios.presale")
+                  "scenarios.content", "scenarios.incident", "scenarios.festival", "scenarios.presale",
+                  "scenarios.reputation")
 
 
 def register(cls: type[Mechanism]) -> type[Mechanism]:

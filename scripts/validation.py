@@ -297,6 +297,58 @@ def networks(size: int, days: int, seeds: list[int], out: Path) -> None:
     print(f"written: {out}")
 
 
+INCIDENT = {"products": [0, 1, 2, 3], "start_day": 30, "end_day": 44}
+NO_REPUTATION = {"high_rating_weight": 0.0, "low_rating_weight": 0.0, "wom_spillover": 1.0, "experience_spillover": 1.0}
+
+
+def _merchant_days(size: int, days: int, seed: int, reviews=None, campaign=None):
+    from sim.build import build_config
+    model = MarketModel(build_config(population={"size": size}, days=days, seed=seed, reviews=reviews or {},
+                                     campaign=campaign or {}))
+    model.run()
+    return model, model.merchant_days.frame()
+
+
+def reputation(size: int, days: int, seeds: list[int]) -> None:
+    """A quality incident at merchant 0 (its 4 products, days 30-44): the GMV it costs the
+    merchant and its rivals, with reviews and attachment and without; the merchant's rating
+    and the cost under each answer; fake reviews before and after detection."""
+    print(f"incident at merchant 0, {size:,} consumers x {days} days, seeds {seeds}")
+    print("| market | merchant 0's GMV lost | rivals' GMV lost | ratio |")
+    for label, reviews in (("reviews, attached word of mouth (default)", None), ("no reviews, nothing attached", NO_REPUTATION)):
+        focal, rival = [], []
+        for seed in seeds:
+            _, base = _merchant_days(size, days, seed, reviews)
+            _, hit = _merchant_days(size, days, seed, reviews, {"quality_incident": INCIDENT})
+            b, h = base.groupby("merchant").gmv.sum(), hit.groupby("merchant").gmv.sum()
+            focal.append(1 - h[0] / b[0])
+            rival.append(1 - h.drop(0).sum() / b.drop(0).sum())
+        f, r = mean(focal), mean(rival)
+        print(f"| {label} | {f:.1%} | {r:.1%} | {f / r:.1f} |" if r > 0 else f"| {label} | {f:.1%} | {r:.1%} | rivals gain |")
+    print("| answer | merchant 0's rating, day 29 | mean of days 35-45 | day 60 | won back | cost ¥ |")
+    for response in ("silence", "apology", "recall"):
+        rows = []
+        for seed in seeds:
+            model, frame = _merchant_days(size, days, seed, None,
+                                          {"quality_incident": {**INCIDENT, "response": response}})
+            rating = frame[frame.merchant == 0].set_index("day").rating
+            s = model.summary()
+            rows.append((rating[29], rating.loc[35:45].mean(), rating[60], s["incident_recovered"],
+                         s["incident_response_cost"]))
+        m = [mean(col) for col in zip(*rows)]
+        print(f"| {response} | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.2f} | {m[3]:,.0f} | {m[4]:,.0f} |")
+    fake = {"products": [0, 1, 2, 3], "reviews_per_day": 20, "detection_prob": 0.0, "audit_day": 45, "start_day": 10}
+    before, after = [], []
+    for seed in seeds:
+        _, base = _merchant_days(size, days, seed)
+        _, faked = _merchant_days(size, days, seed, None, {"fake_reviews": fake})
+        b, f = (x[x.merchant == 0].set_index("day").gmv for x in (base, faked))
+        before.append(f.loc[10:44].sum() / b.loc[10:44].sum())
+        after.append(f.loc[46:75].sum() / b.loc[46:75].sum())
+    print(f"fake reviews (20 a day of 5 stars on merchant 0's products from day 10, detected on day 45): "
+          f"merchant 0's GMV x{mean(before):.3f} on days 10-44, x{mean(after):.3f} on days 46-75 (demoted 30 days)")
+
+
 def _fmt(v) -> str:
     if v is None:
         return "n/a"
@@ -319,6 +371,8 @@ def main() -> None:
     parser.add_argument("--scenarios", action="store_true", help="the scenario table instead")
     parser.add_argument("--sweep", action="store_true", help="the platform-key sensitivity table instead")
     parser.add_argument("--kol-tiers", action="store_true", help="KOL engagement by tier at 100,000 consumers")
+    parser.add_argument("--reputation", action="store_true",
+                        help="an incident at one merchant: focal vs rivals, crisis answers, fake reviews (90 days)")
     parser.add_argument("--networks", action="store_true",
                         help="every network kind at the defaults (90 days unless --days), and BA/HK drift with N")
     args = parser.parse_args()
@@ -328,6 +382,10 @@ def main() -> None:
         return
     if args.kol_tiers:
         kol_tiers(args.seeds)
+        return
+    if args.reputation:
+        days = 90 if args.days == parser.get_default("days") else args.days
+        reputation(args.size, days, [0, 1, 2, 3] if args.seeds == parser.get_default("seeds") else args.seeds)
         return
     if args.networks:
         days = 90 if args.days == parser.get_default("days") else args.days

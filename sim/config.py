@@ -233,6 +233,42 @@ class MarketConfig:
         check_non_negative("market.dissatisfied_churn_multiplier", self.dissatisfied_churn_multiplier)
 
 
+@dataclass(unsafe_hash=True)
+class ReviewsConfig:
+    """Config group ``reviews``: ratings and reviews per product, and where word of mouth
+    and a buyer's own experience attach (``docs/model.md``, *Reviews and reputation*).
+
+    A buyer rates after delivery with a probability that is higher the further its
+    experience is from its expectation (J-shaped reviews); the displayed rating is a
+    running mean of stars (1–5) with a prior; a product's rating against the market's
+    mean rating enters purchase utility, low ratings more than high ones, weighted by
+    how many reviews stand behind it."""
+
+    review_prob: float = 0.15  # P(a buyer rates), at an experience just at its expectation
+    extremity: float = 1.0  # + this x |realized quality - expectation| (quality units) to that probability
+    delay_days: int = 3  # days from purchase to the review showing (delivery, use)
+    extreme_gap: float = 0.2  # |gap| above this (quality units) gives 5 stars, or 1 when dissatisfied
+    prior_rating: float = 4.0  # stars a product shows with no reviews, [1, 5]
+    prior_weight: float = 10.0  # reviews' worth of the prior in the displayed mean, > 0
+    high_rating_weight: float = 0.5  # utility per star above the market's mean rating
+    low_rating_weight: float = 1.5  # utility per star below it (negative reviews weigh more)
+    count_half: float = 50.0  # reviews (real users) at which the rating gets half its weight, > 0
+    wom_spillover: float = 0.25  # share of word of mouth about one merchant that applies to the others, [0, 1]
+    experience_spillover: float = 0.5  # share of a buyer's own last experience applied to other merchants, [0, 1]
+
+    def validate(self) -> None:
+        check_probability("reviews.review_prob", self.review_prob)
+        for key in ("extremity", "extreme_gap", "high_rating_weight", "low_rating_weight"):
+            check_non_negative(f"reviews.{key}", getattr(self, key))
+        check_at_least("reviews.delay_days", self.delay_days, 0)
+        if not (math.isfinite(self.prior_rating) and 1.0 <= self.prior_rating <= 5.0):
+            raise ConfigError("reviews.prior_rating", self.prior_rating, "must be a number of stars in [1, 5]")
+        check_positive("reviews.prior_weight", self.prior_weight)
+        check_positive("reviews.count_half", self.count_half)
+        check_probability("reviews.wom_spillover", self.wom_spillover)
+        check_probability("reviews.experience_spillover", self.experience_spillover)
+
+
 #: Social features a platform may offer. A campaign option that needs one (its settings class's
 #: ``feature``, set where the option is registered) is refused on a platform whose
 #: ``platform.social_features`` lacks it. Pricing options and events need none.
@@ -359,6 +395,7 @@ class SimConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    reviews: ReviewsConfig = field(default_factory=ReviewsConfig)
     campaign: CampaignConfig = field(default_factory=CampaignConfig)
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
 
@@ -378,7 +415,8 @@ class SimConfig:
         elif any(v != 1.0 for v in self.market.weekday_visits):
             raise ConfigError("market.weekday_visits", list(self.market.weekday_visits),
                               "weekday effects need start_date=YYYY-MM-DD (the date of day 1)")
-        for group in (self.network, self.population, self.market, self.platform, self.diffusion, self.scenario):
+        for group in (self.network, self.population, self.market, self.platform, self.diffusion, self.reviews,
+                      self.scenario):
             group.validate()
         self.campaign.validate(self.days)
         self._check_social_features()

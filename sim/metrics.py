@@ -50,6 +50,8 @@ DAILY_METRICS = (
     Metric("kol_reach", "exposures", description="follower exposures of organic posts"),
     Metric("kol_engagements", "engagements", description="engaged follower exposures"),
     Metric("reshares", "consumers", description="consumers who reshared a post today (cascades)"),
+    Metric("reviews", "reviews", description="reviews written today (they show after reviews.delay_days)"),
+    Metric("mean_rating", "stars", "float64", description="mean rating the products show today, 1-5"),
     _money("discounts", "discounts granted on today's orders"),
     _money("commission", "platform commission"),
     _money("merchant_revenue", "GMV - discounts - commission"),
@@ -137,3 +139,36 @@ class MetricsRecorder:
             if m.scale != 1.0:
                 frame[m.name] = frame[m.name] / round(1 / m.scale)
         return frame.astype({m.name: m.dtype for m in self.metrics})
+
+
+class MerchantDays:
+    """``merchants.parquet``: one row per day and merchant — ``gmv`` (yuan, list price),
+    ``orders``, ``rating`` (stars its products show, pooled with their prior) and
+    ``reviews`` (shown, cumulative)."""
+
+    COLUMNS = ("day", "merchant", "gmv", "orders", "rating", "reviews")
+
+    def __init__(self, merchants: int):
+        self.merchants = merchants
+        self.gmv_cents = np.zeros(merchants, dtype=np.int64)  # today's
+        self.orders = np.zeros(merchants, dtype=np.int64)
+        self._rows: list[dict[str, np.ndarray]] = []
+
+    def book(self, merchant: np.ndarray, value_cents: np.ndarray) -> None:
+        """Today's orders of ``merchant`` (one entry per order) worth ``value_cents``."""
+        self.gmv_cents += np.bincount(merchant, weights=value_cents, minlength=self.merchants).astype(np.int64)
+        self.orders += np.bincount(merchant, minlength=self.merchants)
+
+    def close_day(self, day: int, rating: np.ndarray, reviews: np.ndarray) -> None:
+        m = self.merchants
+        self._rows.append({"day": np.full(m, day, dtype=np.int32), "merchant": np.arange(m, dtype=np.int32),
+                           "gmv": self.gmv_cents / 100, "orders": self.orders.copy(),
+                           "rating": np.asarray(rating, dtype=np.float64), "reviews": np.asarray(reviews, np.int64)})
+        self.gmv_cents[:] = 0
+        self.orders[:] = 0
+
+    def frame(self) -> pd.DataFrame:
+        if not self._rows:
+            return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("gmv", "rating") else "int64")
+                                 for c in self.COLUMNS})
+        return pd.DataFrame({c: np.concatenate([r[c] for r in self._rows]) for c in self.COLUMNS})

@@ -24,7 +24,7 @@ import mesa
 import numpy as np
 from tqdm.auto import tqdm
 
-from agents import buying, churning, hearing, judging, talking, visiting
+from agents import buying, churning, hearing, judging, reviewing, talking, visiting
 from agents.consumers import SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
 from agents.kol import KOL
 from agents.merchant import Merchant
@@ -34,9 +34,10 @@ from sim import calendar
 from sim.catalogue import Catalogue
 from sim.config import SimConfig
 from sim.ledger import OrderLedger, PaymentLedger
-from sim.metrics import MetricsRecorder
+from sim.metrics import MerchantDays, MetricsRecorder
 from sim.network import FriendsInStates, build_follower_graph, build_network
 from sim.offer import Offer, Orders
+from sim.reviews import ProductReviews
 from sim.streams import RandomStreams
 from sim.wallet import Wallet
 
@@ -51,12 +52,13 @@ class Phase(NamedTuple):
 
 #: One day of the market, in order.
 MARKET_DAY = (
-    Phase(None, "start_day"),              # open windows, drop coupons, quality shocks
+    Phase("reputation", "start_day"),      # reviews due show; open windows, drop coupons, quality shocks
     Phase("kol_posts", "post_content"),    # KOLs post; engaged followers hear; sponsored content
     Phase("awareness", "outreach"),        # broadcast and word of mouth; invitations, team shares
     Phase("visits"),                       # aware, not churned consumers visit
     Phase("purchases"),                    # each visitor sees a product and buys or not
     Phase("satisfaction"),                 # buyers judge what they bought
+    Phase("reviews"),                      # some buyers rate it (shown after delivery)
     Phase("word_of_mouth"),                # buyers promote or warn
     Phase("churn", "end_day"),             # customers leave; teams and coupons expire
     Phase("platform"),                     # merchants and platform book the day, re-allocate traffic
@@ -128,7 +130,11 @@ class MarketModel(mesa.Model):
         d = config.diffusion
         #: −ln(1 − β) of each tie (hearing through it): the weights word of mouth counts
         self.tie_weights = hearing.tie_weights(self.network.strength, d.strong_tie, d.weak_tie)
-        self.talking_friends = FriendsInStates(self.network, 2)  # friends promoting, warning
+        #: friends promoting merchant m (state m + 1) or warning about it (M + m + 1), M merchants
+        self.talking_friends = FriendsInStates(self.network, 2 * config.market.merchants)
+        self.reviews = ProductReviews(self.catalogue.size, config.reviews, self.scale)
+        self.rating_term = np.zeros(self.catalogue.size)  # each product's rating in purchase utility
+        self.merchant_days = MerchantDays(config.market.merchants)
         self.cascades: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (day, promoters among origins, sizes, depths)
         self._cascade_scratch: np.ndarray | None = None  # talking.cascades' per-consumer scratch, kept
         mk = config.market
@@ -161,6 +167,8 @@ class MarketModel(mesa.Model):
         self._buyers = empty
         self._products = empty
         self._satisfied = np.zeros(0, dtype=bool)
+        self._gap = np.zeros(0)  # today's buyers' experience gaps (quality units)
+        self._rated = np.zeros(0, dtype=bool)  # which of today's buyers rated
         self._kol_engaged: list[np.ndarray] = []  # followers who engaged with a KOL post today
         self.reshared_today = empty  # origins and resharers of today's cascades (consumer ids)
         self.reshare_origins_today = empty  # the posts that started them
@@ -260,17 +268,25 @@ class MarketModel(mesa.Model):
         return engaged, reach, engagements
 
     def _word_of_mouth_shares(self) -> tuple[np.ndarray, np.ndarray]:
-        """Counts each consumer's friends promoting and warning today; returns who promotes
-        and who warns (masks)."""
-        promoters, detractors = talking.talking(self.consumers.wom_until, self.consumers.wom_sign, self.day)
-        self.talking_friends.update(promoters, detractors)
+        """Counts each consumer's friends promoting and warning today, by the merchant they
+        talk about; returns who promotes and who warns (masks)."""
+        c = self.consumers
+        promoters, detractors = talking.talking(c.wom_until, c.wom_sign, self.day)
+        self.talking_friends.set_states(talking.talking_states(promoters, detractors, c.wom_merchant,
+                                                               self.config.market.merchants))
         return promoters, detractors
 
-    def friends_shares(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The shares of the friends of consumers ``who`` promoting and warning today (the
-        purchase's social proof)."""
-        positive, negative = self.talking_friends.shares(who)
-        return positive, negative
+    def friends_shares(self, who: np.ndarray, product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shares of the friends of consumers ``who`` promoting and warning today about
+        ``product``: those talking about its merchant, and a share ``reviews.wom_spillover``
+        of those talking about the others (the purchase's social proof)."""
+        merchants, spill = self.config.market.merchants, self.config.reviews.wom_spillover
+        merchant, counts = self.catalogue.merchant[product], self.talking_friends.counts[who]
+        rows = np.arange(len(who))
+        promoting = reviewing.attached_share(counts[rows, merchant], counts[:, :merchants].sum(axis=1), spill)
+        warning = reviewing.attached_share(counts[rows, merchants + merchant], counts[:, merchants:].sum(axis=1),
+                                           spill)
+        return self.talking_friends.per_friend(promoting, who), self.talking_friends.per_friend(warning, who)
 
     def _phase_awareness(self) -> None:
         """Broadcast channels and word of mouth, counted by ties: today's talkers (promoters
@@ -353,12 +369,14 @@ class MarketModel(mesa.Model):
         c, cat = self.consumers, self.catalogue
         price = cat.list_price[product] if unit_price is None else unit_price
         trust = buying.trust_in_source(c.aware_source[who], c.trust_friends[who], c.trust_kol[who], c.trust_ads[who],
-                                       c.kol_touch_day[who] == self.day, c.satisfied_last[who])
-        positive, negative = self.friends_shares(who)
+                                       c.kol_touch_day[who] == self.day, c.satisfied_last[who],
+                                       c.last_merchant[who] == cat.merchant[product],
+                                       self.config.reviews.experience_spillover)
+        positive, negative = self.friends_shares(who, product)
         utility = buying.purchase_utility(
             self.config.market, cat.quality[product], c.quality_expectation[who], c.price_sensitivity[who], price,
             self.reference_price, positive, negative, trust,
-            self.config.platform.platform_trust, utility_shift)
+            self.config.platform.platform_trust, utility_shift, self.rating_term[product])
         return buying.purchase_probability(utility, price * quantity, c.budget[who])
 
     def _apply_wallet(self, offer: Offer) -> None:
@@ -443,6 +461,7 @@ class MarketModel(mesa.Model):
         cost_by = np.bincount(merchant, weights=cost, minlength=n_merchants)
         for m in np.flatnonzero(orders_by):  # a handful of merchants, not consumers
             self.merchants[m].book(int(orders_by[m]), int(revenue_by[m]), int(cost_by[m]))
+        self.merchant_days.book(merchant, value)
         self._buyer_parts.append(buyers)
         self._product_parts.append(product)
         count = self.metrics.count
@@ -468,8 +487,45 @@ class MarketModel(mesa.Model):
         buyers, product = self._buyers, self._products
         realized = judging.realized_quality(self.catalogue.quality[product], self.quality_shift[product],
                                             mk.quality_noise, self.uniforms("satisfaction")[buyers])
+        self._gap = judging.experience_gap(realized, c.quality_expectation[buyers], mk.satisfaction_tolerance)
         self._satisfied = judging.satisfied(realized, c.quality_expectation[buyers], mk.satisfaction_tolerance)
         c.satisfied_last[buyers] = self._satisfied
+        c.last_merchant[buyers] = self.catalogue.merchant[product]
+
+    def _phase_reviews(self) -> None:
+        """Buyers who rate what they bought (``agents.reviewing``); the reviews show after
+        ``reviews.delay_days``."""
+        cfg, buyers = self.config.reviews, self._buyers
+        prob = reviewing.review_probability(self._gap, cfg.review_prob, cfg.extremity)
+        self._rated = self.uniforms("review")[buyers] < prob
+        self._post_reviews(self._rated)
+
+    def _post_reviews(self, which: np.ndarray) -> None:
+        cfg = self.config.reviews
+        self.reviews.post(self.day, self._products[which], reviewing.stars(self._gap[which], cfg.extreme_gap))
+        self.metrics.count("reviews", int(which.sum()))
+
+    def post_reviews(self, who: np.ndarray) -> None:
+        """Today's buyers ``who`` who had not rated what they bought rate it now (a
+        reward for reviews, 晒单)."""
+        more = np.isin(self._buyers, who) & ~self._rated
+        self._rated |= more
+        self._post_reviews(more)
+
+    def win_back(self, who: np.ndarray, product: np.ndarray, stars: float) -> None:
+        """Consumers ``who`` won back after a disappointment with ``product`` (a merchant's
+        answer): they stop warning, judge its merchant satisfied again, and post a
+        follow-up review (追评) of ``stars``."""
+        c = self.consumers
+        warning = who[c.wom_sign[who] < 0]
+        c.wom_sign[warning], c.wom_until[warning] = 0, -1
+        c.satisfied_last[who] = 1
+        self.reviews.post(self.day, product, np.full(len(who), float(stars)))
+
+    def _phase_reputation(self) -> None:
+        """The reviews due today show; each product's rating term for today's purchases."""
+        self.reviews.show(self.day)
+        self.rating_term = self.reviews.utility()
 
     def _phase_word_of_mouth(self) -> None:
         c, mk = self.consumers, self.config.market
@@ -479,6 +535,7 @@ class MarketModel(mesa.Model):
         prob = self.adjust("adjust_sharing", prob, buyers, satisfied)
         talk = self.uniforms("wom")[buyers] < prob
         c.wom_sign[buyers], c.wom_until[buyers] = talking.word_of_mouth(talk, satisfied, self.day, mk.wom_days)
+        c.wom_merchant[buyers] = self.catalogue.merchant[self._products]
 
     def _phase_churn(self) -> None:
         c, mk = self.consumers, self.config.market
@@ -528,7 +585,10 @@ class MarketModel(mesa.Model):
         self.metrics.close_day(
             day=self.day, buyers=len(np.unique(buyers)), active_users=len(active), aware=self.n_aware,
             adopters=self.n_adopters, churned=self.n_churned, promoters=int(promoters.sum()),
-            detractors=int(detractors.sum()), campaign_cost=spent)
+            detractors=int(detractors.sum()), campaign_cost=spent, mean_rating=float(self.reviews.rating().mean()))
+        cat, n_merchants = self.catalogue, len(self.merchants)
+        self.merchant_days.close_day(self.day, self.reviews.merchant_rating(cat.merchant, n_merchants),
+                                     self.reviews.merchant_count(cat.merchant, n_merchants))
 
     def cascades_frame(self):
         """Every reshare cascade: ``day, origin`` (``promoter`` or ``kol``), ``size`` (the
@@ -569,8 +629,17 @@ class MarketModel(mesa.Model):
             "gross_margin": (led.gmv_cents - led.commission_cents - led.cost_cents) / 100,
             "ltv": round(margin_cents / 100 / self.n_adopters, 4) if self.n_adopters else None,
             "kol_posts": sum(k.posts for k in self.kols),
+            **self.reputation_summary(),
             **self.campaign_summary(),
         }
+
+    def reputation_summary(self) -> dict:
+        """Reviews written, the products' mean shown rating and each merchant's (stars)."""
+        cat, n_merchants = self.catalogue, len(self.merchants)
+        by_merchant = self.reviews.merchant_rating(cat.merchant, n_merchants)
+        return {"reviews": int(self.metrics.frame()["reviews"].sum()) if self.day else 0,
+                "mean_rating": round(float(self.reviews.rating().mean()), 4),
+                "merchant_rating": {str(m): round(float(r), 4) for m, r in enumerate(by_merchant)}}
 
     def campaign_summary(self) -> dict:
         """Campaign spend by family (yuan) and each mechanism's KPIs."""

@@ -215,16 +215,22 @@ class FriendsInStates:
 
     def __init__(self, network: SocialNetwork, states: int):
         self.network = network
-        self.state = np.zeros(network.n, dtype=np.int8)  # 0: in none; k: in the k-th
-        self.counts = np.zeros((states, network.n), dtype=np.int32 if network.adjacency is not None else np.float64)
+        self.state = np.zeros(network.n, dtype=np.int8 if states < 128 else np.int16)  # 0: in none; k: in the k-th
+        #: (n, states): a consumer's counts side by side, so one consumer's are one cache line
+        self.counts = np.zeros((network.n, states), dtype=np.int32 if network.adjacency is not None else np.float64)
 
     def update(self, *masks: np.ndarray) -> None:
         """Today's states, one disjoint 0/1 mask per state."""
-        net, state = self.network, np.zeros(self.network.n, dtype=np.int8)
+        state = np.zeros(self.network.n, dtype=self.state.dtype)
         for k, mask in enumerate(masks):
             state[mask] = k + 1
+        self.set_states(state)
+
+    def set_states(self, state: np.ndarray) -> None:
+        """Today's states as one array: 0 in none, k in the k-th (int8 or int16)."""
+        net = self.network
         if net.adjacency is None:  # complete graph: column totals
-            self.counts = np.stack([net.neighbour_count(mask) for mask in masks])
+            self.counts = np.column_stack([net.neighbour_count(state == k + 1) for k in range(self.counts.shape[1])])
         else:
             changed = np.flatnonzero(state != self.state)
             flat = self.counts.reshape(-1)
@@ -232,13 +238,20 @@ class FriendsInStates:
                 rows = changed[codes[changed] > 0]
                 starts, lens = row_spans(net.adjacency.indptr, rows)
                 gather = span_entries(starts, lens)
-                at = net.adjacency.indices[gather] + np.repeat((codes[rows].astype(np.int64) - 1) * net.n, lens)
+                at = (net.adjacency.indices[gather].astype(np.int64) * self.counts.shape[1]
+                      + np.repeat(codes[rows].astype(np.int64) - 1, lens))
                 np.add.at(flat, at, np.int32(sign))  # an int32 value: numpy's fast path
         self.state = state
 
+    def per_friend(self, counts: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Counts of friends of consumers ``idx`` (aligned with ``idx``) as shares of their friends."""
+        if self.network.adjacency is None:
+            return counts / (self.network.n - 1)
+        return counts / self.network._safe_degree[idx]
+
     def shares(self, idx: np.ndarray) -> list[np.ndarray]:
         """The share of the friends of consumers ``idx`` in each state (float64)."""
-        return [self.network.share_of(counts, idx) for counts in self.counts]
+        return [self.network.share_of(counts, idx) for counts in self.counts.T]
 
 
 # --------------------------------------------------------------------------- helpers

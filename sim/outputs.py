@@ -61,6 +61,7 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
 
     ``metrics.parquet`` (one row per day; a ``date`` column where ``start_date`` is set), ``retention.parquet`` (retention by
     day since first purchase), ``cohorts.parquet`` (cohort x day-since activity),
+    ``merchants.parquet`` (one row per day and merchant: GMV, orders, rating, reviews),
     ``payments.parquet`` (campaign cash outlays, with a campaign), ``cascades.parquet``
     (reshare cascades, where there were any) and, last,
     ``summary.json``.
@@ -78,6 +79,7 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
     }
     if model.mechanisms:
         paths["payments"] = write_parquet(model.payments.to_frame(), out / "payments.parquet")
+    paths["merchants"] = write_parquet(model.merchant_days.frame(), out / "merchants.parquet")
     if model.cascades:
         paths["cascades"] = write_parquet(model.cascades_frame(), out / "cascades.parquet")
     summary = model.summary()

@@ -334,9 +334,12 @@ def test_counters_roi_and_k_factor_with_a_lockstep_baseline():
     assert c["roi"] == pytest.approx((inc_margin - c["campaign_cost"]) / c["campaign_cost"], abs=1e-5)
     assert c["incremental_customers"] == model.market.n_adopters - base.n_adopters
     html = views.counters_html(model)
-    for key in ("day", "gmv", "customers", "dau", "reshares", "cascade", "k", "roi", "cost", "inc-gmv",
+    for key in ("day", "gmv", "customers", "dau", "reshares", "cascade", "rating", "k", "roi", "cost", "inc-gmv",
                 "inc-customers"):
         assert f'id="ctr-{key}"' in html
+    reviews = int(model.market.metrics.frame()["reviews"].sum())
+    assert c["reviews"] == reviews and c["mean_rating"] == model.market.reviews.rating().mean()
+    assert f'>{c["mean_rating"]:.2f}★ ({reviews:,})<' in html
     assert f">{model.day} / {model.days}<" in html
     # no campaign: no baseline, ROI and K-factor undefined
     plain = small_model(preset="default")

@@ -72,7 +72,7 @@ def test_negative_word_of_mouth_spreads_awareness_too_and_lowers_the_purchase():
     c.aware[:300], c.wom_sign[:300], c.wom_until[:300] = True, -1, 10  # 300 warners
     model.step()
     assert c.aware[300:].sum() > 0 and (c.aware_source[300:][c.aware[300:]] == 2).all()  # heard from friends
-    positive, negative = model.friends_shares(np.arange(model.n))
+    positive, negative = model.friends_shares(np.arange(model.n), np.zeros(model.n, np.int64))
     assert (negative > 0).any() and positive.max() == 0
 
 

@@ -30,7 +30,7 @@ def test_another_seed_draws_other_days_in_the_same_market():
     assert np.array_equal(one.catalogue.quality, two.catalogue.quality)
     one.step()
     two.step()
-    streams = ("awareness", "reshare", "visits", "choice", "purchase", "satisfaction", "wom", "churn")
+    streams = ("awareness", "reshare", "visits", "choice", "purchase", "satisfaction", "review", "wom", "churn")
     assert set(one._uniforms) == set(two._uniforms) == set(streams)
     for stream in streams:  # every phase draws anew
         assert not np.array_equal(one._uniforms[stream], two._uniforms[stream]), stream
@@ -91,8 +91,9 @@ def test_a_day_runs_its_phases_and_hooks_in_the_schedule_order():
     model.hook = lambda name, *args: (calls.append(f"hook:{name}"), hook(name, *args))[1]
     model.step()
     assert [c for c in calls if c != "hook:on_orders"] == [
-        "hook:start_day", "kol_posts", "hook:post_content", "awareness", "hook:outreach", "visits", "purchases",
-        "hook:adjust_offer", "satisfaction", "word_of_mouth", "churn", "hook:end_day", "platform"]
+        "reputation", "hook:start_day", "kol_posts", "hook:post_content", "awareness", "hook:outreach", "visits",
+        "purchases", "hook:adjust_offer", "satisfaction", "reviews", "word_of_mouth", "churn", "hook:end_day",
+        "platform"]
     assert calls.index("hook:on_orders") > calls.index("purchases")  # orders booked while buying reach them
 
 

@@ -71,11 +71,13 @@ def purchase_market(**market):
     c.budget[:] = 1_000.0
     model.positive_share = np.array([0.0, 0.5, 0.25, 0.1, 0.0, 0.3, 0.6, 0.2])  # friends' shares, set by hand
     model.negative_share = np.array([0.2, 0.0, 0.125, 0.05, 0.4, 0.1, 0.0, 0.3])
-    model.friends_shares = lambda who: (model.positive_share[who], model.negative_share[who])
+    model.friends_shares = lambda who, product: (model.positive_share[who], model.negative_share[who])
+    model.rating_term = np.array([0.25, -0.5, 0.0])  # each product's rating term, set by hand
     tau = np.array([c.trust_ads[0], c.trust_friends[1], c.trust_kol[2], c.trust_friends[3], c.trust_friends[4],
                     c.trust_kol[5], 1.0, 0.0])
     who = np.arange(8)
     product = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    c.last_merchant[:] = cat.merchant[product]  # 6 and 7 judge the merchant they bought from
     price = np.array([120.0, 80.0, 40.0, 100.0, 80.0, 40.0, 120.0, 60.0])
     return model, who, product, price, tau
 
@@ -93,6 +95,7 @@ def test_purchase_probability_is_the_hand_computed_logit(key):
          + mk.social_proof_weight * model.positive_share
          - mk.negative_wom_weight * model.negative_share
          + mk.source_trust_weight * tau
+         + model.rating_term[product]
          + 0.3 + shift)
     got = model.purchase_probability(who, product, price, utility_shift=shift)
     np.testing.assert_allclose(got, 1.0 / (1.0 + np.exp(-u)), rtol=1e-12, atol=0)
@@ -125,6 +128,11 @@ def test_trust_term_is_the_source_then_a_kol_touch_today_then_the_own_experience
     # a dissatisfied customer trusts 0 whatever its source or a KOL touch, a satisfied one 1
     np.testing.assert_array_equal(got, [0.2, 0.7, 0.4, 0.7, 0.7, 0.2, 0.4, 0.0, 1.0, 0.0])
     assert got.dtype == np.float64
+    # another merchant's product: the experience weighs 0.25 against the source's trust
+    same = np.array([True] * 8 + [False, False])
+    got = buying.trust_in_source(source, friends, kol, ads, touched, last, same, 0.25)
+    np.testing.assert_allclose(got, [0.2, 0.7, 0.4, 0.7, 0.7, 0.2, 0.4, 0.0, 0.25 + 0.75 * 0.4, 0.75 * 0.4],
+                               rtol=0, atol=1e-15)
 
 
 def test_purchase_utility_term_by_term():
@@ -137,6 +145,7 @@ def test_purchase_utility_term_by_term():
                 warning_share=np.array([0.25]), trust=np.array([0.5]), platform_trust=0.125, utility_shift=-0.5)
     # -2 + 3 * 0.25 - 2 * 0.5 + 5 * 0.5 - 7 * 0.25 + 11 * 0.5 + 0.125 - 0.5
     assert buying.purchase_utility(mk, **args)[0] == pytest.approx(3.625, abs=1e-12)
+    assert buying.purchase_utility(mk, **args, rating_term=np.array([-0.75]))[0] == pytest.approx(2.875, abs=1e-12)
 
 
 def test_purchase_probability_is_zero_only_above_the_budget():
@@ -279,7 +288,7 @@ def test_the_word_of_mouth_phase_uses_the_negative_multiplier():
     c = model.consumers
     c.sharing_propensity[:] = 0.2
     at_day(model, 12, wom=np.array([0.5, 0.5, 0.59, 0.61, 0.19, 0.0]))
-    model._buyers = np.arange(6)
+    model._buyers, model._products = np.arange(6), np.zeros(6, dtype=np.int64)
     model._satisfied = np.array([True, False, False, False, True, False])
     model._phase_word_of_mouth()
     np.testing.assert_array_equal(c.wom_sign, [0, -1, -1, 0, 1, -1])
@@ -295,13 +304,13 @@ def test_word_of_mouth_is_live_for_wom_days_days_after_the_purchase(wom_days):
     c = model.consumers
     c.sharing_propensity[:] = 1.0
     at_day(model, 10, wom=np.full(n, 0.99))
-    model._buyers, model._satisfied = np.array([0, 1]), np.array([True, False])
+    model._buyers, model._satisfied, model._products = np.array([0, 1]), np.array([True, False]), np.zeros(2, np.int64)
     model._phase_word_of_mouth()
     live = []
     for day in range(10, 10 + wom_days + 3):
         model.day = day
         model._word_of_mouth_shares()
-        positive, negative = model.friends_shares(np.arange(n))
+        positive, negative = model.friends_shares(np.arange(n), np.zeros(n, np.int64))
         # on the complete graph, the share of friends of consumer 4: one of its 4 friends each way
         assert positive[4] == negative[4]
         live.append(positive[4] == 0.25)
@@ -316,10 +325,10 @@ def test_friends_shares_count_promoters_and_warners_separately():
     c.wom_until[:] = [8, 7, 9, 8, 5, -1]  # on day 8: 0 promotes; 2 and 3 warn; 1 and 4 are silent again
     model.day = 8
     model._word_of_mouth_shares()
-    positive, negative = model.friends_shares(np.arange(6))
+    positive, negative = model.friends_shares(np.arange(6), np.zeros(6, np.int64))
     np.testing.assert_allclose(positive, [0, 1, 1, 1, 1, 1] * np.array(1 / 5))
     np.testing.assert_allclose(negative, np.array([2, 2, 1, 1, 2, 2]) / 5)
-    positive, negative = model.friends_shares(np.array([3, 0]))  # any consumers, in any order
+    positive, negative = model.friends_shares(np.array([3, 0]), np.array([1, 2]))  # any consumers, in any order
     np.testing.assert_allclose(positive, [1 / 5, 0])
     np.testing.assert_allclose(negative, [1 / 5, 2 / 5])
 

@@ -584,6 +584,8 @@ class DemoModel(mesa.Model):
             # complete graph): consumers who reshared a post today (the daily metric
             # ``reshares``, origins not counted) and the largest cascade so far (origin included)
             "reshares_today": None, "largest_cascade": None,
+            # the products' mean shown rating (stars) and the reviews written so far
+            "mean_rating": float(m.reviews.rating().mean()), "reviews": int(sum(r["reviews"] for r in rows)),
         }
         if m.config.diffusion.reshare > 0 and m.network.adjacency is not None:
             out.update(reshares_today=int(rows[-1].get("reshares", 0)) if rows else 0,

@@ -322,6 +322,7 @@ def counters_html(model: DemoModel) -> str:
         ("dau", "Active today", f"{c['active_users']:,}"),
         ("reshares", "Reshares today", "—" if c["reshares_today"] is None else f"{c['reshares_today']:,}"),
         ("cascade", "Largest cascade", "—" if c["largest_cascade"] is None else f"{c['largest_cascade']:,}"),
+        ("rating", "Mean rating", f"{c['mean_rating']:.2f}★ ({c['reviews']:,})"),
         ("k", "K-factor", _ratio(c["k_factor"])),
         ("roi", "ROI", _ratio(c["roi"])),
         ("cost", "Campaign cost", money(c["campaign_cost"])),
@@ -354,7 +355,8 @@ def counters_html(model: DemoModel) -> str:
                f'ROI = (incremental gross margin − campaign cost) / campaign cost, against the baseline run '
                f'in lockstep (same seed, campaign off); K-factor = credited referral conversions per inviter; '
                f'reshares today = consumers who passed a friend\'s post on today; largest cascade = the '
-               f'most consumers who spread one post so far (its origin and resharers).'
+               f'most consumers who spread one post so far (its origin and resharers); mean rating = the '
+               f'stars the products show, on average (reviews written so far).'
                '</div>')
     for notice in model.notices:
         out.append(f'<div class="demo-notice" style="font-size:12px;color:#e65100">{html.escape(notice)}</div>')
