@@ -36,6 +36,9 @@ def _money(name: str, description: str) -> Metric:
 DAILY_METRICS = (
     Metric("day", "day", description="day of the run, 1..days"),
     _money("gmv", "order value at list price, before discounts"),
+    _money("net_gmv", "GMV less the value of the orders refunded today"),
+    Metric("returns", "orders", description="orders returned and refunded today"),
+    _money("refunds", "paid amounts refunded today (value - discount of the returned orders)"),
     Metric("orders", "orders"),
     Metric("buyers", "consumers", description="distinct consumers who ordered today"),
     Metric("new_customers", "consumers", description="first purchases today"),
