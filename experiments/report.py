@@ -75,7 +75,7 @@ def _fmt(value) -> str:
 
 
 CAMPAIGN_KEYS = ("campaign_cost_total", "incremental_gmv", "incremental_customers", "incremental_margin",
-                 "cac", "roi", "ltv", "baseline_ltv", "k_factor", "team_completion_rate",
+                 "cac", "roi", "incremental_net_gmv", "incremental_net_margin", "roi_net", "ltv", "baseline_ltv", "k_factor", "team_completion_rate",
                  "coupon_redemption_rate", "kol_reach", "baseline_gmv", "baseline_customers")
 
 
@@ -90,7 +90,7 @@ def write_report(out_dir: str | Path) -> list[Path]:
     plots = [plot_gmv(metrics, out / "gmv.png", baseline),
              plot_adopters(metrics, summary["population"], out / "adopters.png", baseline),
              plot_retention(curve, out / "retention.png")]
-    keys = ["gmv", "orders", "customers", "aov", "retention_d1", "retention_d7", "retention_d30",
+    keys = ["gmv", "net_gmv", "orders", "returns", "refunds", "refund_rate", "customers", "aov", "retention_d1", "retention_d7", "retention_d30",
             "platform_commission", "merchant_revenue", "merchant_margin", "population", "days"]
     lines = [f"# Run report: scenario `{summary['scenario']}`", "",
              f"{summary['population']:,} consumers on a `{summary['network']}` network "
@@ -109,7 +109,7 @@ def write_report(out_dir: str | Path) -> list[Path]:
     lines += ["", "![Daily GMV](gmv.png)", "", "![Cumulative adopters](adopters.png)", "",
               "![Retention](retention.png)", "",
               "Files: `metrics.parquet` (one row per day), `summary.json`, `retention.parquet`, "
-              "`cohorts.parquet`, `config.yaml`.", ""]
+              "`cohorts.parquet`, `orders.parquet` (every order and its refund), `config.yaml`.", ""]
     report = atomic_write(out / "report.md", lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"))
     return plots + [report]
 
