@@ -70,7 +70,7 @@ def orders_frame(ledger) -> pd.DataFrame:
 
     frame = ledger.to_frame().drop(columns="merchant_revenue_cents")
     frame["sales_channel"] = pd.Categorical.from_codes(frame["sales_channel"], categories=list(RETURN_CHANNELS))
-    for cents, yuan in _ORDER_MONEY.items():
+    for cents in _ORDER_MONEY:
         frame[cents] = frame[cents] / 100
     return frame.rename(columns=_ORDER_MONEY)
 

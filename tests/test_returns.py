@@ -8,9 +8,9 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import PYTHON, REPO, small_config
 
 from agents.returning import return_probability, returned
-from conftest import PYTHON, REPO, small_config
 from sim.build import build_config
 from sim.config import RETURN_CHANNELS
 from sim.errors import ConfigError
