@@ -15,7 +15,8 @@ class Merchant(mesa.Agent):
         self.products = products
         self.orders = 0
         self.revenue_cents = 0  # paid amounts less platform commission
-        self.cost_cents = 0  # unit costs of the goods sold
+        self.cost_cents = 0  # unit costs of the goods sold (and kept: returned goods come back)
+        self.returns = 0  # orders returned and refunded
 
     @property
     def margin_cents(self) -> int:
@@ -25,3 +26,9 @@ class Merchant(mesa.Agent):
         self.orders += orders
         self.revenue_cents += revenue_cents
         self.cost_cents += cost_cents
+
+    def refund(self, returns: int, revenue_cents: int, cost_cents: int) -> None:
+        """Returned orders: their revenue given back, their goods back in stock."""
+        self.returns += returns
+        self.revenue_cents -= revenue_cents
+        self.cost_cents -= cost_cents

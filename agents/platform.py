@@ -66,6 +66,10 @@ class Platform(mesa.Agent):
         self.product_orders += np.bincount(product, minlength=len(self.product_orders))
         self.commission_cents += commission_cents
 
+    def refund(self, commission_cents: int) -> None:
+        """The commission of refunded orders, given back (their sales still count for traffic)."""
+        self.commission_cents -= commission_cents
+
     def step(self) -> None:
         """End of day: re-allocate traffic for tomorrow."""
         self.traffic_share = self._allocate()

@@ -16,6 +16,12 @@ def review_probability(gap: np.ndarray, review_prob: float, extremity: float) ->
     return np.minimum(1.0, review_prob + extremity * np.abs(gap))
 
 
+def rated_gap(gap: np.ndarray, satisfied: np.ndarray) -> np.ndarray:
+    """The gap a buyer rates by: its own, or just below the threshold (−1e-9) for a buyer
+    dissatisfied in spite of the goods (a returned order)."""
+    return np.where(satisfied | (gap < 0), gap, -1e-9)
+
+
 def stars(gap: np.ndarray, extreme_gap: float) -> np.ndarray:
     """Stars given (int8): 5 when g ≥ the extreme gap, 4 when satisfied (g ≥ 0), 2 when
     dissatisfied, 1 when g ≤ −the extreme gap."""

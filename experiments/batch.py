@@ -49,12 +49,13 @@ JOB_FILE, ERROR_FILE, SUMMARY_FILE, CONFIG_FILE = "job.json", "error.json", "sum
 RUNS_FILE, DAILY_FILE, PLAN_FILE, PROGRESS_FILE, LOCK_FILE = (
     "runs.parquet", "daily.parquet", "plan.json", "progress.json", ".lock")
 #: Every file or folder a job writes (cleared before a job runs again, so a folder never mixes runs).
-JOB_OUTPUTS = (SUMMARY_FILE, "metrics.parquet", "retention.parquet", "cohorts.parquet", "payments.parquet", "cascades.parquet",
+JOB_OUTPUTS = (SUMMARY_FILE, "metrics.parquet", "retention.parquet", "cohorts.parquet", "orders.parquet",
+               "payments.parquet", "cascades.parquet",
                CONFIG_FILE, ERROR_FILE, "report.md", "gmv.png", "adopters.png", "retention.png", "baseline")
 #: Config groups whose option is chosen on the command line (``network=sbm``).
 GROUPS = ("network", "platform", "campaign", "scenario")
 #: Keys that name no job: left out of sweep job folder names and of the job columns.
-NOT_IN_NAME = ("sweep_name", "report", "progress", "jobs", "out", "overwrite", "preset")
+NOT_IN_NAME = ("sweep_name", "report", "orders", "progress", "jobs", "out", "overwrite", "preset")
 
 
 @dataclass
@@ -62,6 +63,7 @@ class AppSettings:
     """The app's own keys (top level, beside the simulation's): defaults of every command."""
 
     report: bool = True  # write PNG plots and report.md beside a run's outputs
+    orders: bool = True  # write orders.parquet (every order and its refund; ~1 MB per 10^5 orders)
     progress: bool = True  # progress bars on stderr
     baseline: bool = True  # with a campaign, also run its baseline (campaign off, same seeds)
     out: str | None = None  # output folder (default: results/<scenario>/<time>/, or the sweep folder)
@@ -438,6 +440,7 @@ class Job:
     params: dict = field(default_factory=dict)
     report: bool = False
     overrides: list[str] = field(default_factory=list)
+    orders: bool = True  # write orders.parquet
     config_hash: str = ""
     key: str = ""
     code_version: str = ""
@@ -522,12 +525,12 @@ def execute(job: Job, folder: str | Path, *, progress: bool = False, raise_error
         extra = {"wall_seconds": round(time.perf_counter() - start, 3), "config_hash": job.config_hash,
                  "job_key": job.key, "code_version": job.code_version}
         if result.baseline is not None:
-            write_run(result.baseline, folder / "baseline")
+            write_run(result.baseline, folder / "baseline", orders=job.orders)
             extra.update(incremental(result.model.summary(), result.baseline.summary()))
             extra.update(window_effects(result.model, result.baseline))
         text = config_yaml(job.config, AppSettings(baseline=job.baseline))
         atomic_write(folder / CONFIG_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        write_run(result.model, folder, extra)
+        write_run(result.model, folder, extra, orders=job.orders)
         if job.report:
             from experiments.report import write_report
 

@@ -8,12 +8,15 @@ import math
 #: The headline KPIs: (summary key, label, format kind).
 HEADLINE: tuple[tuple[str, str, str], ...] = (
     ("gmv", "GMV", "money"),
+    ("net_gmv", "net GMV", "money"),
+    ("refund_rate", "refund rate", "pct"),
     ("customers", "customers", "count"),
     ("retention_d1", "D1 retention", "pct"),
     ("retention_d7", "D7 retention", "pct"),
     ("retention_d30", "D30 retention", "pct"),
     ("cac", "CAC", "money2"),
     ("roi", "ROI", "ratio"),
+    ("roi_net", "ROI after returns", "ratio"),
     ("k_factor", "K-factor", "ratio3"),
     ("team_completion_rate", "team completion", "pct"),
     ("campaign_cost_total", "campaign cost", "money"),

@@ -220,7 +220,9 @@ def costs_section(c) -> tuple[str | None, Markup | None]:
     rows = ([(f"campaign_cost_{f}", f"cost: {f}", "money") for f in families]
             + [("campaign_cost_total", "cost: total", "money"), ("incremental_gmv", "incremental GMV", "money"),
                ("incremental_customers", "incremental customers", "count"),
-               ("incremental_margin", "incremental margin", "money"), ("roi", "ROI", "ratio")])
+               ("incremental_margin", "incremental margin", "money"), ("roi", "ROI", "ratio"),
+               ("incremental_net_margin", "incremental margin after returns", "money"),
+               ("roi_net", "ROI after returns", "ratio")])
     table = pd.DataFrame({escape(label): [interval_cell(c.kpi(label, key), kind) for key, _, kind in rows]
                           for label in c.labels}, index=[name for _, name, _ in rows])
     return png(fig), html_table(table)

@@ -34,7 +34,8 @@ def task(cfg: DictConfig) -> str:
     overrides = [o for o in hc.overrides.task if not o.startswith(("hydra/", "hydra."))]
     composed = batch.composed(cfg, overrides)
     name = batch.job_folder_name(overrides, batch.NOT_IN_NAME)
-    job = batch.Job(name, composed.config, composed.app.baseline, params=batch.job_params(overrides), overrides=overrides)
+    job = batch.Job(name, composed.config, composed.app.baseline, params=batch.job_params(overrides), overrides=overrides,
+                    orders=composed.app.orders)
     folder = Path(hc.sweep.dir)
     if not batch.finished(folder, job):
         batch.execute(job, folder / name)

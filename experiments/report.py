@@ -75,7 +75,8 @@ def _fmt(value) -> str:
 
 
 CAMPAIGN_KEYS = ("campaign_cost_total", "incremental_gmv", "incremental_customers", "incremental_margin",
-                 "cac", "roi", "ltv", "baseline_ltv", "k_factor", "team_completion_rate",
+                 "cac", "roi", "incremental_net_gmv", "incremental_net_margin", "roi_net", "ltv", "baseline_ltv",
+                 "k_factor", "team_completion_rate",
                  "coupon_redemption_rate", "kol_reach", "baseline_gmv", "baseline_customers",
                  "festival_prepeak_gmv_ratio", "festival_peak_gmv_ratio", "festival_hangover_gmv_ratio",
                  "festival_prepeak_loss", "festival_hangover_loss", "festival_net_gmv", "festival_deferred",
@@ -94,9 +95,9 @@ def write_report(out_dir: str | Path) -> list[Path]:
     plots = [plot_gmv(metrics, out / "gmv.png", baseline),
              plot_adopters(metrics, summary["population"], out / "adopters.png", baseline),
              plot_retention(curve, out / "retention.png")]
-    keys = ["gmv", "orders", "customers", "aov", "retention_d1", "retention_d7", "retention_d30",
-            "platform_commission", "merchant_revenue", "merchant_margin", "reviews", "mean_rating",
-            "population", "days"]
+    keys = ["gmv", "net_gmv", "orders", "returns", "refunds", "refund_rate", "customers", "aov", "retention_d1",
+            "retention_d7", "retention_d30", "platform_commission", "merchant_revenue", "merchant_margin", "reviews",
+            "mean_rating", "population", "days"]
     lines = [f"# Run report: scenario `{summary['scenario']}`", "",
              f"{summary['population']:,} consumers on a `{summary['network']}` network "
              f"(mean degree {summary['mean_degree']}), {summary['days']} days, seed {summary['seed']}.", "",
@@ -114,7 +115,7 @@ def write_report(out_dir: str | Path) -> list[Path]:
     lines += ["", "![Daily GMV](gmv.png)", "", "![Cumulative adopters](adopters.png)", "",
               "![Retention](retention.png)", "",
               "Files: `metrics.parquet` (one row per day), `summary.json`, `retention.parquet`, "
-              "`cohorts.parquet`, `config.yaml`.", ""]
+              "`cohorts.parquet`, `orders.parquet` (every order and its refund), `config.yaml`.", ""]
     report = atomic_write(out / "report.md", lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"))
     return plots + [report]
 

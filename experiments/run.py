@@ -95,7 +95,8 @@ def run_one(overrides: list[str], preset: str | None = None) -> int:
         folder, created = new_folder(Path("results") / config.scenario.name), True
     try:
         with FolderLock(folder):
-            job = Job(folder.name, config, app.baseline, report=app.report, overrides=run.overrides)
+            job = Job(folder.name, config, app.baseline, report=app.report, overrides=run.overrides,
+                      orders=app.orders)
             execute(job, folder, progress=app.progress, raise_errors=True)
     except ConfigError:
         if created:
@@ -111,14 +112,14 @@ def echo(folder: Path) -> None:
     from sim.outputs import read_json
 
     s = read_json(folder / "summary.json")
-    print(f"{s['scenario']}: {s['population']:,} consumers x {s['days']} days | GMV ¥{s['gmv']:,.2f} | "
-          f"orders {s['orders']:,} | customers {s['customers']:,} | D1 {pct(s['retention_d1'])} "
+    print(f"{s['scenario']}: {s['population']:,} consumers x {s['days']} days | GMV ¥{s['gmv']:,.2f} "
+          f"(net ¥{s['net_gmv']:,.2f}) | orders {s['orders']:,} (returned {s['returns']:,}) | customers {s['customers']:,} | D1 {pct(s['retention_d1'])} "
           f"D7 {pct(s['retention_d7'])} D30 {pct(s['retention_d30'])}")
     if s.get("campaigns"):
         line = f"campaign {'+'.join(s['campaigns'])}: cost ¥{s['campaign_cost_total']:,.2f}"
         if "incremental_gmv" in s:
             line += (f" | incremental GMV ¥{s['incremental_gmv']:,.2f}, customers {s['incremental_customers']:+,} "
-                     f"| CAC {num(s['cac'])} | ROI {num(s['roi'])}")
+                     f"| CAC {num(s['cac'])} | ROI {num(s['roi'])} (after returns {num(s['roi_net'])})")
         print(line)
     print(f"outputs: {folder}/ (metrics.parquet, summary.json, config.yaml)")
     if (folder / "report.md").exists():
@@ -137,7 +138,7 @@ def sweep(overrides: list[str], preset: str | None = None) -> int:
     fit_workers((c.config for c in composed), app.jobs)
     explicit_report = any(o.split("=", 1)[0] == "report" for o in overrides)
     jobs = [Job(job_folder_name(ovs, NOT_IN_NAME), c.config, c.app.baseline, params=job_params(ovs),
-                report=c.app.report and explicit_report, overrides=ovs)
+                report=c.app.report and explicit_report, overrides=ovs, orders=c.app.orders)
             for ovs, c in zip(jobs_overrides, composed)]
     check_names(jobs)
     if app.out or app.sweep_name:

@@ -126,6 +126,9 @@ class Mechanism:
     outside_window: ClassVar[frozenset[str]] = frozenset()
     #: daily metric columns this mechanism adds (summed over mechanisms of a run)
     DAILY: ClassVar[tuple[str, ...]] = ()
+    #: The sales channel of the orders sold through it (``sim.config.RETURN_CHANNELS``), which
+    #: sets their return probability (``market.returns``); None: its orders keep theirs.
+    return_channel: ClassVar[str | None] = None
 
     def __init__(self, key: str, cfg: CampaignSettings, model: "MarketModel", index: int):
         self.key = key  # option name in the config, e.g. "referral"
@@ -258,6 +261,14 @@ class Mechanism:
     def summary(self, model: "MarketModel") -> dict:
         """KPIs of this mechanism for ``summary.json`` (subclasses add theirs)."""
         return {}
+
+    def sold_through(self, model: "MarketModel", orders: "Orders") -> np.ndarray:
+        """Which of ``orders`` were sold through this mechanism (its ``return_channel``):
+        those it created (``orders.channel``) or that carry its discount. Called as they
+        are booked, before ``on_orders``."""
+        mine = np.full(len(orders.who), orders.channel == self.key)
+        discount = orders.discounts.get(self.key)
+        return mine | (discount > 0) if discount is not None else mine
 
     # ------------------------------------------------------------------ hooks (in day order)
     def start_day(self, model: "MarketModel") -> None:

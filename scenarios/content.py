@@ -15,8 +15,8 @@ Three options, one family (``content``); the rules and equations are in
 * ``livestream``: selected KOLs host a session every ``every_days`` days; engaged
   followers are viewers: they visit today and get a time-limited offer (a share
   off and an excitement utility boost). Paid by a fee per session and/or a
-  commission on the session's orders. Returns are not modelled (the order
-  ledger cannot refund yet).
+  commission on the session's orders. Its orders are of sales channel
+  ``livestream`` (their return probability: ``market.returns.livestream``).
 * ``koc_reviews``: a cash reward for satisfied buyers who post a review (talk);
   it raises their probability of talking. Paid after the fact, only for reviews
   actually posted by satisfied buyers offered the reward.
@@ -318,6 +318,7 @@ class Livestream(KOLMechanism):
 
     OPTION = "livestream"
     FORMAT_MULTIPLIER = FORMATS["livestream"]
+    return_channel = "livestream"
 
     def __init__(self, key, cfg: LivestreamConfig, model, index):
         super().__init__(key, cfg, model, index)
@@ -355,6 +356,12 @@ class Livestream(KOLMechanism):
             mask = watching & self.targeted(model, offer.who)
             cents = np.rint(self.cfg.offer_discount * offer.paid_cents).astype(np.int64)
             offer.add_discount(self.key, cents, where=mask)
+
+    def sold_through(self, model, orders) -> np.ndarray:
+        """The session's sales: orders its viewers place on the session day (any channel)."""
+        if self.session_day != model.day:
+            return np.zeros(len(orders.who), dtype=bool)
+        return self.viewer[orders.who]
 
     def on_orders(self, model, orders) -> None:
         if self.session_day != model.day or len(orders.who) == 0:

@@ -426,6 +426,7 @@ class FlashSale(PricingMechanism):
     settings = FlashSaleConfig
 
     OPTION = "flash_sale"
+    return_channel = "flash_sale"  # the orders carrying its discount
 
     def __init__(self, key, cfg, model, index):
         super().__init__(key, cfg, model, index)

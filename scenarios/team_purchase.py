@@ -124,6 +124,7 @@ class TeamPurchase(Mechanism):
     feature = "team_purchase"  # the platform must offer it (platform.social_features)
 
     family = "team_purchase"
+    return_channel = "team"
     DAILY = ("team_opened", "team_shares", "team_joins", "team_filled", "team_expired",
              "team_members_new", "team_gmv")
 
@@ -362,6 +363,7 @@ class CommunityGroupBuy(Mechanism):
     feature = "community_groupbuy"  # the platform must offer it (platform.social_features)
 
     family = "team_purchase"
+    return_channel = "team"
     DAILY = ("team_leader_posts", "team_leader_reach", "team_groupbuy_orders", "team_groupbuy_gmv",
              "team_leader_commission")
 
@@ -458,6 +460,12 @@ class CommunityGroupBuy(Mechanism):
         if lost.any():
             self.offer_leader[offer.who[lost]] = -1
         return lost
+
+    def sold_through(self, model, orders) -> np.ndarray:
+        """Today's deal visitors' solo orders (as ``on_orders`` counts them)."""
+        if orders.channel != "solo" or not len(self._offered):
+            return np.zeros(len(orders.who), dtype=bool)
+        return self.offer_leader[orders.who] >= 0
 
     def on_orders(self, model, orders) -> None:
         """Solo orders of today's deal visitors: group-buy orders, commission to their leader."""

@@ -19,6 +19,7 @@ runs every named scenario of ``conf/scenario/`` (its own days) against its basel
     .venv/bin/python scripts/validation.py --sweep        # one platform key at a time, default market
     .venv/bin/python scripts/validation.py --kol-tiers    # KOL engagement by tier at 100,000 consumers
     .venv/bin/python scripts/validation.py --networks     # every network kind; drift of BA and Holme–Kim with N
+    .venv/bin/python scripts/validation.py --returns      # return rates by sales channel, and retention without returns
 """
 
 from __future__ import annotations
@@ -297,6 +298,57 @@ def networks(size: int, days: int, seeds: list[int], out: Path) -> None:
     print(f"written: {out}")
 
 
+#: sales channel measure -> the campaign that sells through it, all horizon long
+RETURN_MEASURES = {
+    "solo": [],
+    "team": ["campaign=team_purchase"],
+    "flash_sale": ["campaign=flash_sale", "campaign.flash_sale.start_day=1", "campaign.flash_sale.end_day=null",
+                   "campaign.flash_sale.products=[]"],
+    "livestream": ["campaign=livestream"],
+}
+NO_RETURNS = [f"market.returns.{c}.{j}=0" for c in RETURN_MEASURES for j in ("satisfied", "dissatisfied")]
+
+
+def returns_table(size: int, days: int, seeds: list[int], platforms: list[str], out: Path) -> None:
+    """Return rate of each sales channel (returns / orders of the channel, pooled over seeds) on
+    each platform, the campaign that sells through it running all horizon; and the default
+    market's retention with and without returns."""
+    results: dict = {}
+    print(f"{size:,} consumers x {days} days, seeds {seeds}: return rate by sales channel (pooled), refund rate")
+    print("| sales channel | " + " | ".join(platforms) + " |")
+    for channel, overrides in RETURN_MEASURES.items():
+        cells = []
+        for platform in platforms:
+            sold = back = 0
+            refund_rate = []
+            for seed in seeds:
+                try:
+                    cfg = compose([f"platform={platform}", f"population.size={size}", f"days={days}",
+                                   f"seed={seed}", *overrides]).config
+                except Exception:  # the platform lacks the feature
+                    break
+                s = MarketModel(cfg).run().summary()
+                sold += s["returns_by_channel"][channel]["orders"]
+                back += s["returns_by_channel"][channel]["returns"]
+                refund_rate.append(s["refund_rate"])
+            if not sold:
+                cells.append("—")
+                continue
+            results.setdefault(platform, {})[channel] = {"orders": sold, "returns": back, "refund_rate": refund_rate}
+            cells.append(f"{back / sold:.1%} of {sold:,}")
+        print(f"| {channel} | " + " | ".join(cells) + " |", flush=True)
+    for label, extra in (("with returns", []), ("without returns", NO_RETURNS)):
+        runs = [MarketModel(compose([f"population.size={size}", f"days={days}", f"seed={seed}", *extra]).config
+                            ).run().summary() for seed in seeds]
+        row = {k: mean([r[k] for r in runs]) for k in ("retention_d1", "retention_d7", "retention_d30", "customers",
+                                                        "gmv", "net_gmv", "refund_rate", "return_rate")}
+        results.setdefault("default_market", {})[label] = row
+        print(f"default market, {label}: " + "; ".join(f"{k} {_fmt(v)}" for k, v in row.items()))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"size": size, "days": days, "seeds": seeds, "results": results}, indent=1))
+    print(f"written: {out}")
+
+
 INCIDENT = {"products": [0, 1, 2, 3], "start_day": 30, "end_day": 44}
 NO_REPUTATION = {"high_rating_weight": 0.0, "low_rating_weight": 0.0, "wom_spillover": 1.0, "experience_spillover": 1.0}
 
@@ -373,6 +425,8 @@ def main() -> None:
     parser.add_argument("--kol-tiers", action="store_true", help="KOL engagement by tier at 100,000 consumers")
     parser.add_argument("--reputation", action="store_true",
                         help="an incident at one merchant: focal vs rivals, crisis answers, fake reviews (90 days)")
+    parser.add_argument("--returns", action="store_true", help="return rates by sales channel (generic, taobao, "
+                        "pinduoduo, douyin) and the default market's retention with and without returns")
     parser.add_argument("--networks", action="store_true",
                         help="every network kind at the defaults (90 days unless --days), and BA/HK drift with N")
     args = parser.parse_args()
@@ -386,6 +440,10 @@ def main() -> None:
     if args.reputation:
         days = 90 if args.days == parser.get_default("days") else args.days
         reputation(args.size, days, [0, 1, 2, 3] if args.seeds == parser.get_default("seeds") else args.seeds)
+        return
+    if args.returns:
+        platforms = args.platforms if args.platforms != list(PLATFORMS) else ["generic", "taobao", "pinduoduo", "douyin"]
+        returns_table(args.size, args.days, args.seeds, platforms, Path(args.out).with_name("returns.json"))
         return
     if args.networks:
         days = 90 if args.days == parser.get_default("days") else args.days

@@ -26,6 +26,9 @@ from sim.network import NETWORK_KINDS
 DISTRIBUTIONS = ("constant", "beta", "lognormal", "normal")
 TRAFFIC_ALLOCATIONS = ("uniform", "quality", "popularity")
 LAWS = ("market", "bass")
+#: The sales channels an order's return probability depends on, in precedence order: an order
+#: sold through several (a flash-sale item bought in a livestream) takes the last that applies.
+RETURN_CHANNELS = ("solo", "team", "flash_sale", "livestream")
 
 
 # --------------------------------------------------------------------------- groups
@@ -176,6 +179,53 @@ class PopulationConfig:
 
 
 @dataclass(unsafe_hash=True)
+class ReturnRates:
+    """Probability that an order of one sales channel is returned, by the buyer's judgment."""
+
+    satisfied: float = 0.0  # a satisfied buyer returns the order (size, regret), [0, 1]
+    dissatisfied: float = 0.0  # a dissatisfied buyer returns the order, [0, 1]
+
+    def validate(self, key: str) -> None:
+        check_probability(f"{key}.satisfied", self.satisfied)
+        check_probability(f"{key}.dissatisfied", self.dissatisfied)
+
+
+def _returns(satisfied: float, dissatisfied: float):
+    """A field defaulting to these return probabilities."""
+    return field(default_factory=lambda: ReturnRates(satisfied=satisfied, dissatisfied=dissatisfied))
+
+
+@dataclass(unsafe_hash=True)
+class ReturnsConfig:
+    """Returns and refunds (退换货), ``market.returns``: per sales channel (``RETURN_CHANNELS``),
+    the probability an order is returned if its buyer is satisfied and if not, and the days
+    from the order to its refund. All zero: no returns (the market of before, exactly).
+    The refund rule and the equations: docs/model.md (*Returns and refunds*)."""
+
+    solo: ReturnRates = _returns(0.02, 0.65)  # ordinary e-commerce: 10-15 % of orders in all (domain brief)
+    team: ReturnRates = _returns(0.02, 0.65)  # group-buy (拼团, 社区团购): as solo (assumption)
+    flash_sale: ReturnRates = _returns(0.05, 0.70)  # 秒杀: impulse buys at a deep discount (assumption)
+    livestream: ReturnRates = _returns(0.30, 0.80)  # 直播带货: 30-50 % of orders in all (domain brief)
+    lag_days: int = 0  # days from the order to its refund (0: the day of the order), >= 0
+
+    def validate(self) -> None:
+        for channel in RETURN_CHANNELS:
+            getattr(self, channel).validate(f"market.returns.{channel}")
+        check_at_least("market.returns.lag_days", self.lag_days, 0)
+
+    @property
+    def any(self) -> bool:
+        """Some channel returns orders (False: the returns phase changes nothing)."""
+        return any(r.satisfied > 0 or r.dissatisfied > 0 for r in (getattr(self, c) for c in RETURN_CHANNELS))
+
+    def rates(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """(satisfied, dissatisfied) probabilities, each indexed by the channel's code
+        (its position in ``RETURN_CHANNELS``)."""
+        return (tuple(getattr(self, c).satisfied for c in RETURN_CHANNELS),
+                tuple(getattr(self, c).dissatisfied for c in RETURN_CHANNELS))
+
+
+@dataclass(unsafe_hash=True)
 class MarketConfig:
     """Config group ``market``: merchants' catalogue and consumer behaviour rules."""
 
@@ -205,6 +255,7 @@ class MarketConfig:
     # lapse and churn, probabilities per day
     churn_hazard: float = 0.01
     dissatisfied_churn_multiplier: float = 4.0
+    returns: ReturnsConfig = field(default_factory=ReturnsConfig)  # returns and refunds, by sales channel
 
     def __post_init__(self):
         self.weekday_visits = tuple(self.weekday_visits)  # OmegaConf hands lists
@@ -231,6 +282,7 @@ class MarketConfig:
         check_non_negative("market.satisfaction_tolerance", self.satisfaction_tolerance)
         check_non_negative("market.negative_wom_multiplier", self.negative_wom_multiplier)
         check_non_negative("market.dissatisfied_churn_multiplier", self.dissatisfied_churn_multiplier)
+        self.returns.validate()
 
 
 @dataclass(unsafe_hash=True)
@@ -295,6 +347,7 @@ class PlatformConfig:
     platform_trust: float = 0.0  # purchase utility added to every decision (trust in the platform)
     personalization: float = 0.0  # share of visitors shown their best match (highest Pr(buy)), [0, 1]
     price_level: float = 1.0  # list prices x this; the consumers' reference price stays the market's
+    return_multiplier: float = 1.0  # x every return probability (market.returns), capped at 1: its return policy
     social_features: tuple[str, ...] = SOCIAL_FEATURES  # features offered (campaign options need them)
 
     def __post_init__(self):
@@ -304,7 +357,7 @@ class PlatformConfig:
         check_probability("platform.commission_rate", self.commission_rate)
         check_choice("platform.traffic_allocation", self.traffic_allocation, TRAFFIC_ALLOCATIONS)
         check_non_negative("platform.allocation_strength", self.allocation_strength)
-        for key in ("traffic_multiplier", "wom_multiplier", "content_multiplier"):
+        for key in ("traffic_multiplier", "wom_multiplier", "content_multiplier", "return_multiplier"):
             check_non_negative(f"platform.{key}", getattr(self, key))
         check_probability("platform.personalization", self.personalization)
         check_finite("platform.platform_trust", self.platform_trust)

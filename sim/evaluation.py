@@ -13,7 +13,13 @@ KPIs (money in yuan):
 * ``incremental_margin`` = gross margin(campaign) − gross margin(baseline), with
   gross margin = GMV − platform commission − cost of goods (before campaign spend);
 * ``cac`` = campaign cost / incremental customers (null unless > 0 new customers);
-* ``roi`` = (incremental margin − campaign cost) / campaign cost (null if cost is 0).
+* ``roi`` = (incremental margin − campaign cost) / campaign cost (null if cost is 0);
+* after returns (``docs/model.md``, *Returns and refunds*): ``incremental_net_gmv`` and
+  ``incremental_net_margin`` from net GMV and the net margin (net GMV − the commission
+  kept − the cost of the goods kept), and ``roi_net`` = (incremental net margin −
+  campaign cost) / campaign cost. The campaign's cost is the same (discounts on returned
+  orders are not recovered), so 1 + ``roi_net`` = (1 + ``roi``) × incremental net margin /
+  incremental margin.
 
 A festival (``scenarios/festival.py``) adds, per window (``prepeak``: the week before
 the peak; ``peak``; ``hangover``: ``hangover_days`` after it), the GMV ratio
@@ -42,6 +48,7 @@ def incremental(campaign: dict, baseline: dict) -> dict:
     inc_gmv = round(campaign["gmv"] - baseline["gmv"], 2)
     inc_customers = campaign["customers"] - baseline["customers"]
     inc_margin = round(campaign["gross_margin"] - baseline["gross_margin"], 2)
+    inc_net_margin = round(campaign["net_margin"] - baseline["net_margin"], 2)
     return {
         "baseline_gmv": baseline["gmv"], "baseline_customers": baseline["customers"],
         "baseline_retention_d30": baseline["retention_d30"], "baseline_ltv": baseline["ltv"],
@@ -49,6 +56,9 @@ def incremental(campaign: dict, baseline: dict) -> dict:
         "incremental_margin": inc_margin,
         "cac": round(cost / inc_customers, 4) if inc_customers > 0 and cost > 0 else None,
         "roi": round((inc_margin - cost) / cost, 6) if cost > 0 else None,
+        "incremental_net_gmv": round(campaign["net_gmv"] - baseline["net_gmv"], 2),
+        "incremental_net_margin": inc_net_margin,
+        "roi_net": round((inc_net_margin - cost) / cost, 6) if cost > 0 else None,
     }
 
 

@@ -36,6 +36,9 @@ def _money(name: str, description: str) -> Metric:
 DAILY_METRICS = (
     Metric("day", "day", description="day of the run, 1..days"),
     _money("gmv", "order value at list price, before discounts"),
+    _money("net_gmv", "GMV less the value of the orders refunded today"),
+    Metric("returns", "orders", description="orders returned and refunded today"),
+    _money("refunds", "paid amounts refunded today (value - discount of the returned orders)"),
     Metric("orders", "orders"),
     Metric("buyers", "consumers", description="distinct consumers who ordered today"),
     Metric("new_customers", "consumers", description="first purchases today"),
@@ -143,15 +146,17 @@ class MetricsRecorder:
 
 class MerchantDays:
     """``merchants.parquet``: one row per day and merchant — ``gmv`` (yuan, list price),
-    ``orders``, ``rating`` (stars its products show, pooled with their prior) and
-    ``reviews`` (shown, cumulative)."""
+    ``orders``, ``rating`` (stars its products show, pooled with their prior), ``reviews``
+    (shown, cumulative), ``returns`` (orders refunded that day) and ``refunds`` (yuan)."""
 
-    COLUMNS = ("day", "merchant", "gmv", "orders", "rating", "reviews")
+    COLUMNS = ("day", "merchant", "gmv", "orders", "rating", "reviews", "returns", "refunds")
 
     def __init__(self, merchants: int):
         self.merchants = merchants
         self.gmv_cents = np.zeros(merchants, dtype=np.int64)  # today's
         self.orders = np.zeros(merchants, dtype=np.int64)
+        self.returns = np.zeros(merchants, dtype=np.int64)
+        self.refund_cents = np.zeros(merchants, dtype=np.int64)
         self._rows: list[dict[str, np.ndarray]] = []
 
     def book(self, merchant: np.ndarray, value_cents: np.ndarray) -> None:
@@ -159,16 +164,22 @@ class MerchantDays:
         self.gmv_cents += np.bincount(merchant, weights=value_cents, minlength=self.merchants).astype(np.int64)
         self.orders += np.bincount(merchant, minlength=self.merchants)
 
+    def book_refunds(self, merchant: np.ndarray, refund_cents: np.ndarray) -> None:
+        """Today's refunds: the merchant of each refunded order and what it paid back (fen)."""
+        self.returns += np.bincount(merchant, minlength=self.merchants)
+        self.refund_cents += np.bincount(merchant, weights=refund_cents, minlength=self.merchants).astype(np.int64)
+
     def close_day(self, day: int, rating: np.ndarray, reviews: np.ndarray) -> None:
         m = self.merchants
         self._rows.append({"day": np.full(m, day, dtype=np.int32), "merchant": np.arange(m, dtype=np.int32),
                            "gmv": self.gmv_cents / 100, "orders": self.orders.copy(),
-                           "rating": np.asarray(rating, dtype=np.float64), "reviews": np.asarray(reviews, np.int64)})
-        self.gmv_cents[:] = 0
-        self.orders[:] = 0
+                           "rating": np.asarray(rating, dtype=np.float64), "reviews": np.asarray(reviews, np.int64),
+                           "returns": self.returns.copy(), "refunds": self.refund_cents / 100})
+        for today in (self.gmv_cents, self.orders, self.returns, self.refund_cents):
+            today[:] = 0
 
     def frame(self) -> pd.DataFrame:
         if not self._rows:
-            return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("gmv", "rating") else "int64")
+            return pd.DataFrame({c: pd.Series(dtype="float64" if c in ("gmv", "rating", "refunds") else "int64")
                                  for c in self.COLUMNS})
         return pd.DataFrame({c: np.concatenate([r[c] for r in self._rows]) for c in self.COLUMNS})

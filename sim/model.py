@@ -10,7 +10,8 @@ ledger, wallet, metrics).
 Campaign mechanisms (``scenarios/``) act through hooks: ``start_day``,
 ``post_content``, ``outreach`` and ``end_day`` (after their phases, from the table),
 ``adjust_offer``, ``ration``, ``take_deferred`` and ``on_orders`` (in purchases),
-``adjust_sharing`` (in word of mouth) and ``adjust_churn`` (in churn). Every hook is
+``adjust_sharing`` (in word of mouth) and ``adjust_churn`` (in churn); ``sold_through``
+(as orders are booked) names the orders sold through a mechanism's sales channel. Every hook is
 called through :meth:`MarketModel.mechanisms_for`: a mechanism acts while it runs
 (in its window, budget left), or outside its window for the hooks it names in
 ``outside_window``. The equations are in ``docs/model.md``.
@@ -24,7 +25,7 @@ import mesa
 import numpy as np
 from tqdm.auto import tqdm
 
-from agents import buying, churning, hearing, judging, reviewing, talking, visiting
+from agents import buying, churning, hearing, judging, returning, reviewing, talking, visiting
 from agents.consumers import SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
 from agents.kol import KOL
 from agents.merchant import Merchant
@@ -32,7 +33,7 @@ from agents.platform import Platform
 from scenarios.registry import daily_columns
 from sim import calendar
 from sim.catalogue import Catalogue
-from sim.config import SimConfig
+from sim.config import RETURN_CHANNELS, SimConfig
 from sim.ledger import OrderLedger, PaymentLedger
 from sim.metrics import MerchantDays, MetricsRecorder
 from sim.network import FriendsInStates, build_follower_graph, build_network
@@ -58,6 +59,7 @@ MARKET_DAY = (
     Phase("visits"),                       # aware, not churned consumers visit
     Phase("purchases"),                    # each visitor sees a product and buys or not
     Phase("satisfaction"),                 # buyers judge what they bought
+    Phase("returns"),                      # some send it back; refunds due today are booked
     Phase("reviews"),                      # some buyers rate it (shown after delivery)
     Phase("word_of_mouth"),                # buyers promote or warn
     Phase("churn", "end_day"),             # customers leave; teams and coupons expire
@@ -67,6 +69,8 @@ MARKET_DAY = (
 BASS_DAY = (Phase(None, "start_day"), Phase("bass_adoption"), Phase("platform"))
 #: The phases' names, in order (the market's day).
 MARKET_PHASES = tuple(p.run for p in MARKET_DAY if p.run)
+#: A sales channel's code in the ledger's ``sales_channel`` column.
+RETURN_CODE = {name: code for code, name in enumerate(RETURN_CHANNELS)}
 
 
 def estimated_peak_bytes(config: SimConfig) -> int:
@@ -146,6 +150,7 @@ class MarketModel(mesa.Model):
         self.visit_boost = np.zeros(self.n, dtype=bool)  # forced to visit today (campaign clicks)
         self.transacted = np.zeros(self.n, dtype=bool)  # ordered or joined a team today
         self.quality_shift = np.zeros(self.catalogue.size)  # today's shock to realized quality
+        self._refunds_due: dict[int, list[np.ndarray]] = {}  # day -> ledger rows of orders refunded that day
         self._reset_today()
 
     # ------------------------------------------------------------------ set-up
@@ -164,6 +169,8 @@ class MarketModel(mesa.Model):
         self._visitors = empty
         self._buyer_parts: list[np.ndarray] = []
         self._product_parts: list[np.ndarray] = []
+        self._row_parts: list[np.ndarray] = []  # today's orders' rows in the ledger
+        self._sales_parts: list[np.ndarray] = []  # and their sales channels (codes)
         self._buyers = empty
         self._products = empty
         self._satisfied = np.zeros(0, dtype=bool)
@@ -434,6 +441,9 @@ class MarketModel(mesa.Model):
         discounts = {k: np.asarray(v, dtype=np.int64) for k, v in (discounts or {}).items()}
         coupon_owner = np.full(n_orders, -1, dtype=np.int32) if coupon_owner is None else coupon_owner
         new = c.first_purchase_day[who] < 0
+        orders = Orders(day=self.day, channel=channel, who=who, product=product, quantity=quantity,
+                        value_cents=value_cents, discounts=discounts, coupon_owner=coupon_owner, new_customer=new)
+        sales = self._sales_channels(orders)
         c.first_purchase_day[who[new]] = self.day
         c.last_purchase_day[who] = self.day
         c.n_orders[who] += 1
@@ -452,8 +462,9 @@ class MarketModel(mesa.Model):
             self.mechanism[key].benefits[who[d > 0]] += 1
         self.wallet.clear(who[coupon_owner >= 0])
         channel_code = 0 if channel == "solo" else self.mechanism[channel].index + 1
+        first_row = self.ledger.n_rows
         totals, commission = self.ledger.record(self.day, buyers, product, merchant, value, discount,
-                                                self.platform.commission_rate, cost, quantity, channel_code)
+                                                self.platform.commission_rate, cost, quantity, channel_code, sales)
         self.platform.book(product, totals["commission_cents"])
         n_merchants = len(self.merchants)
         orders_by = np.bincount(merchant, minlength=n_merchants)
@@ -464,20 +475,31 @@ class MarketModel(mesa.Model):
         self.merchant_days.book(merchant, value)
         self._buyer_parts.append(buyers)
         self._product_parts.append(product)
+        self._row_parts.append(np.arange(first_row, first_row + n_orders))
+        self._sales_parts.append(sales)
         count = self.metrics.count
         count("new_customers", n_new)
         count("repeat_buyers", n_orders - n_new)
         count("orders", totals["orders"])
         count("gmv", totals["gmv_cents"])
+        count("net_gmv", totals["gmv_cents"])
         count("discounts", totals["discount_cents"])
         count("commission", totals["commission_cents"])
         revenue = totals["gmv_cents"] - totals["discount_cents"] - totals["commission_cents"]
         count("merchant_revenue", revenue)
         count("margin", revenue - totals["cost_cents"])
-        orders = Orders(day=self.day, channel=channel, who=who, product=product, quantity=quantity,
-                        value_cents=value, discounts=discounts, coupon_owner=coupon_owner, new_customer=new)
         self.hook("on_orders", orders)
         return orders
+
+    def _sales_channels(self, orders: Orders) -> np.ndarray:
+        """Each order's sales channel code (``RETURN_CHANNELS``): solo unless a mechanism
+        with a ``return_channel`` sold it; of several, the channel listed last."""
+        code = np.zeros(len(orders.who), dtype=np.int8)
+        for m in self.mechanisms:
+            if m.return_channel is not None:
+                code = np.maximum(code, np.where(m.sold_through(self, orders), RETURN_CODE[m.return_channel], 0)
+                                  ).astype(np.int8)
+        return code
 
     def _phase_satisfaction(self) -> None:
         c, mk = self.consumers, self.config.market
@@ -496,6 +518,7 @@ class MarketModel(mesa.Model):
         """Buyers who rate what they bought (``agents.reviewing``); the reviews show after
         ``reviews.delay_days``."""
         cfg, buyers = self.config.reviews, self._buyers
+        self._gap = reviewing.rated_gap(self._gap, self._satisfied)  # a returned order rates as a disappointment
         prob = reviewing.review_probability(self._gap, cfg.review_prob, cfg.extremity)
         self._rated = self.uniforms("review")[buyers] < prob
         self._post_reviews(self._rated)
@@ -526,6 +549,44 @@ class MarketModel(mesa.Model):
         """The reviews due today show; each product's rating term for today's purchases."""
         self.reviews.show(self.day)
         self.rating_term = self.reviews.utility()
+
+    def _phase_returns(self) -> None:
+        """Today's buyers return their order with probability r (``agents.returning``), from the
+        ``returns`` stream; a returned order counts as a disappointment (word of mouth, churn,
+        the trust of the next purchase). Its refund is due ``market.returns.lag_days`` later;
+        the refunds due today are booked. No return probability: no draw, nothing changes."""
+        rc = self.config.market.returns
+        multiplier = self.config.platform.return_multiplier
+        if rc.any and multiplier > 0 and len(self._buyers):
+            sales = np.concatenate(self._sales_parts)
+            prob = returning.return_probability(sales, self._satisfied, *rc.rates(), multiplier)
+            back = returning.returned(self.uniforms("returns")[self._buyers], prob)
+            if back.any():
+                self._satisfied = self._satisfied & ~back
+                self.consumers.satisfied_last[self._buyers[back]] = 0
+                self._refunds_due.setdefault(self.day + rc.lag_days, []).append(np.concatenate(self._row_parts)[back])
+        due = self._refunds_due.pop(self.day, None)
+        if due:
+            self._book_refunds(np.concatenate(due))
+
+    def _book_refunds(self, rows: np.ndarray) -> None:
+        """Refund orders ``rows`` today (``OrderLedger.refund``): the merchants give back their
+        revenue and take their goods back, the platform gives back its commission."""
+        totals, entry = self.ledger.refund(self.day, rows, self.catalogue.unit_cost_cents)
+        self.platform.refund(totals["commission_cents"])
+        merchant = self.ledger.gather("merchant", rows)
+        n_merchants = len(self.merchants)
+        returns_by = np.bincount(merchant, minlength=n_merchants)
+        revenue_by = np.bincount(merchant, weights=entry["refund_cents"] - entry["commission_cents"],
+                                 minlength=n_merchants)
+        cost_by = np.bincount(merchant, weights=entry["cost_cents"], minlength=n_merchants)
+        for m in np.flatnonzero(returns_by):
+            self.merchants[m].refund(int(returns_by[m]), int(revenue_by[m]), int(cost_by[m]))
+        self.merchant_days.book_refunds(merchant, entry["refund_cents"])
+        count = self.metrics.count
+        count("returns", totals["returns"])
+        count("refunds", totals["refund_cents"])
+        count("net_gmv", -totals["value_cents"])
 
     def _phase_word_of_mouth(self) -> None:
         c, mk = self.consumers, self.config.market
@@ -630,6 +691,7 @@ class MarketModel(mesa.Model):
             "ltv": round(margin_cents / 100 / self.n_adopters, 4) if self.n_adopters else None,
             "kol_posts": sum(k.posts for k in self.kols),
             **self.reputation_summary(),
+            **self.returns_summary(),
             **self.campaign_summary(),
         }
 
@@ -640,6 +702,29 @@ class MarketModel(mesa.Model):
         return {"reviews": int(self.metrics.frame()["reviews"].sum()) if self.day else 0,
                 "mean_rating": round(float(self.reviews.rating().mean()), 4),
                 "merchant_rating": {str(m): round(float(r), 4) for m, r in enumerate(by_merchant)}}
+
+    def returns_summary(self) -> dict:
+        """Returns and refunds (yuan): GMV less the refunded orders' value (``net_gmv``), orders
+        returned and refunded (``returns``), paid back (``refunds``), ``refund_rate`` = refunds /
+        GMV, the money after refunds, and each sales channel's orders, returns and return rate."""
+        led = self.ledger
+        refunded = led.refunded
+        rows = led.refunds()["row"]
+        sold = np.bincount(led.column("sales_channel"), minlength=len(RETURN_CHANNELS))
+        back = np.bincount(led.column("sales_channel")[rows], minlength=len(RETURN_CHANNELS))
+        return {
+            "net_gmv": led.net_gmv_cents / 100, "returns": led.n_returns, "refunds": refunded["refund_cents"] / 100,
+            "refund_rate": refunded["refund_cents"] / led.gmv_cents if led.gmv_cents else None,
+            "return_rate": led.n_returns / led.n_orders if led.n_orders else None,
+            "returns_pending": int(sum(len(r) for due in self._refunds_due.values() for r in due)),
+            "net_merchant_revenue": led.net_merchant_revenue_cents / 100,
+            "net_platform_commission": led.net_commission_cents / 100,
+            "net_merchant_margin": (led.net_merchant_revenue_cents - led.net_cost_cents) / 100,
+            "net_margin": (led.net_gmv_cents - led.net_commission_cents - led.net_cost_cents) / 100,
+            "returns_by_channel": {name: {"orders": int(sold[k]), "returns": int(back[k]),
+                                          "return_rate": round(float(back[k] / sold[k]), 6) if sold[k] else None}
+                                   for k, name in enumerate(RETURN_CHANNELS)},
+        }
 
     def campaign_summary(self) -> dict:
         """Campaign spend by family (yuan) and each mechanism's KPIs."""

@@ -56,12 +56,32 @@ def write_json(data: dict, path: str | Path) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> dict[str, Path]:
+#: Money columns of the order ledger, in fen, and their names in yuan in ``orders.parquet``.
+_ORDER_MONEY = {"value_cents": "value", "discount_cents": "discount", "commission_cents": "commission",
+                "refund_cents": "refund"}
+
+
+def orders_frame(ledger) -> pd.DataFrame:
+    """Every order, one row each (``orders.parquet``): ``day, consumer, product, merchant,
+    quantity, channel`` (0 solo, 1 + the mechanism's index), ``sales_channel`` (its name in
+    ``sim.config.RETURN_CHANNELS``), ``value, discount, commission, refund`` (yuan; refund 0
+    if kept) and ``refund_day`` (-1 if kept)."""
+    from sim.config import RETURN_CHANNELS
+
+    frame = ledger.to_frame().drop(columns="merchant_revenue_cents")
+    frame["sales_channel"] = pd.Categorical.from_codes(frame["sales_channel"], categories=list(RETURN_CHANNELS))
+    for cents in _ORDER_MONEY:
+        frame[cents] = frame[cents] / 100
+    return frame.rename(columns=_ORDER_MONEY)
+
+
+def write_run(model, out_dir: str | Path, extra_summary: dict | None = None, orders: bool = True) -> dict[str, Path]:
     """Write a finished model's outputs into ``out_dir``; returns the paths.
 
     ``metrics.parquet`` (one row per day; a ``date`` column where ``start_date`` is set), ``retention.parquet`` (retention by
     day since first purchase), ``cohorts.parquet`` (cohort x day-since activity),
     ``merchants.parquet`` (one row per day and merchant: GMV, orders, rating, reviews),
+    ``orders.parquet`` (every order and its refund, unless ``orders`` is false),
     ``payments.parquet`` (campaign cash outlays, with a campaign), ``cascades.parquet``
     (reshare cascades, where there were any) and, last,
     ``summary.json``.
@@ -77,6 +97,8 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None) -> 
         "retention": write_parquet(model.metrics.cohorts.curve(), out / "retention.parquet"),
         "cohorts": write_parquet(model.metrics.cohorts.frame(), out / "cohorts.parquet"),
     }
+    if orders:
+        paths["orders"] = write_parquet(orders_frame(model.ledger), out / "orders.parquet")
     if model.mechanisms:
         paths["payments"] = write_parquet(model.payments.to_frame(), out / "payments.parquet")
     paths["merchants"] = write_parquet(model.merchant_days.frame(), out / "merchants.parquet")

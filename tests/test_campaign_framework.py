@@ -60,11 +60,14 @@ def test_incremental_kpis_follow_from_the_two_summaries():
 
 def test_cac_and_roi_formulas():
     camp = {"gmv": 1500.0, "customers": 120, "gross_margin": 600.0, "campaign_cost_total": 100.0,
-            "retention_d30": 0.1, "ltv": 5.0}
-    base = {"gmv": 1000.0, "customers": 100, "gross_margin": 400.0, "retention_d30": 0.1, "ltv": 4.0}
+            "retention_d30": 0.1, "ltv": 5.0, "net_gmv": 1300.0, "net_margin": 500.0}
+    base = {"gmv": 1000.0, "customers": 100, "gross_margin": 400.0, "retention_d30": 0.1, "ltv": 4.0,
+            "net_gmv": 900.0, "net_margin": 350.0}
     out = incremental(camp, base)
     assert out["cac"] == 5.0  # 100 / 20
     assert out["roi"] == 1.0  # (200 - 100) / 100
+    assert (out["incremental_net_gmv"], out["incremental_net_margin"]) == (400.0, 150.0)
+    assert out["roi_net"] == 0.5  # (150 - 100) / 100: after returns, the same cost
     assert incremental({**camp, "customers": 90}, base)["cac"] is None
 
 

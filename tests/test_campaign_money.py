@@ -41,7 +41,7 @@ def test_gmv_splits_to_the_cent(everything):
     assert gmv == led.gmv_cents
     assert int(orders["merchant_revenue_cents"].sum() + orders["commission_cents"].sum()
                + orders["discount_cents"].sum()) == gmv
-    assert sum(m.revenue_cents for m in everything.merchants) == led.merchant_revenue_cents
+    assert sum(m.revenue_cents for m in everything.merchants) == led.net_merchant_revenue_cents
 
 
 def test_campaign_cost_is_discounts_plus_payments_to_the_cent(everything):

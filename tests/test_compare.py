@@ -20,8 +20,8 @@ SMALL = ["population.size=1500", "days=30"]
 TINY = ["population.size=1000", "days=30"]
 SECTION_IDS = ("setup", "headline", "gmv", "dau", "adopters", "retention", "cohorts", "funnel", "costs",
                "pairs", "method")
-HEADLINE_KPIS = ("gmv", "customers", "retention_d1", "retention_d7", "retention_d30", "cac", "roi",
-                 "k_factor", "team_completion_rate", "campaign_cost_total")
+HEADLINE_KPIS = ("gmv", "net_gmv", "refund_rate", "customers", "retention_d1", "retention_d7", "retention_d30",
+                 "cac", "roi", "roi_net", "k_factor", "team_completion_rate", "campaign_cost_total")
 
 
 def run_compare(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
@@ -72,7 +72,7 @@ def test_csv_files_have_the_expected_shape(cli):
 
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary.columns) == ["scenario", "kpi", "mean", "low", "high", "n"]
-    assert summary.groupby("scenario")["kpi"].apply(list).map(lambda k: k[:10]).tolist() == [list(HEADLINE_KPIS)] * 2
+    assert summary.groupby("scenario")["kpi"].apply(list).map(lambda k: k[:len(HEADLINE_KPIS)]).tolist() == [list(HEADLINE_KPIS)] * 2
     assert not summary.duplicated(["scenario", "kpi"]).any() and "wall_seconds" not in set(summary["kpi"])
     row = summary.set_index(["scenario", "kpi"]).loc[("default", "gmv")]
     assert row["n"] == 3 and row["low"] < row["mean"] < row["high"]

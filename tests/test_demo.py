@@ -333,10 +333,15 @@ def test_counters_roi_and_k_factor_with_a_lockstep_baseline():
                   - (base.ledger.gmv_cents - base.ledger.commission_cents - base.ledger.cost_cents)) / 100
     assert c["roi"] == pytest.approx((inc_margin - c["campaign_cost"]) / c["campaign_cost"], abs=1e-5)
     assert c["incremental_customers"] == model.market.n_adopters - base.n_adopters
+    led = model.market.ledger
+    assert (c["net_gmv"], c["returns"]) == (led.net_gmv_cents / 100, led.n_returns) and c["returns"] > 0
+    assert c["refund_rate"] == led.refunded["refund_cents"] / led.gmv_cents and c["roi_net"] < c["roi"]
     html = views.counters_html(model)
-    for key in ("day", "gmv", "customers", "dau", "reshares", "cascade", "rating", "k", "roi", "cost", "inc-gmv",
-                "inc-customers"):
+    for key in ("day", "gmv", "net-gmv", "returns", "customers", "dau", "reshares", "cascade", "rating", "k", "roi",
+                "roi-net", "cost", "inc-gmv", "inc-customers"):
         assert f'id="ctr-{key}"' in html
+    assert f'id="ctr-returns" style="font-size:17px;font-weight:600;color:#263238;white-space:nowrap">' \
+           f'{c["returns"]:,} ({c["refund_rate"]:.0%})<' in html
     reviews = int(model.market.metrics.frame()["reviews"].sum())
     assert c["reviews"] == reviews and c["mean_rating"] == model.market.reviews.rating().mean()
     assert f'>{c["mean_rating"]:.2f}★ ({reviews:,})<' in html

@@ -43,7 +43,7 @@ def test_running_totals_and_merchant_revenue_add_up_over_days():
 
 def test_orders_frame_one_row_per_order_with_typed_columns():
     frame = two_days().to_frame()
-    assert list(frame.columns) == list(COLUMNS) + ["merchant_revenue_cents"]
+    assert list(frame.columns) == list(COLUMNS) + ["merchant_revenue_cents", "refund_cents", "refund_day"]
     assert frame["day"].tolist() == [3, 3, 3, 4]
     assert frame["consumer"].tolist() == [7, 8, 9, 2]
     assert frame["product"].tolist() == [0, 1, 1, 5]
@@ -56,7 +56,8 @@ def test_orders_frame_one_row_per_order_with_typed_columns():
     assert frame["merchant_revenue_cents"].tolist() == [950, 978, 0, 1809]
     assert {c: str(frame[c].dtype) for c in COLUMNS} == {
         "day": "int16", "consumer": "int32", "product": "int32", "merchant": "int32", "quantity": "int16",
-        "channel": "int16", "value_cents": "int32", "discount_cents": "int32", "commission_cents": "int32"}
+        "channel": "int16", "sales_channel": "int8", "value_cents": "int32", "discount_cents": "int32",
+        "commission_cents": "int32"}
     assert frame["merchant_revenue_cents"].dtype == np.int64
 
 
@@ -65,7 +66,7 @@ def test_an_empty_ledger_has_typed_empty_columns():
     assert led.column("value_cents").dtype == np.int32 and led.column("day").dtype == np.int16
     assert len(led.column("consumer")) == 0
     frame = led.to_frame()
-    assert frame.empty and list(frame.columns) == list(COLUMNS) + ["merchant_revenue_cents"]
+    assert frame.empty and list(frame.columns) == list(COLUMNS) + ["merchant_revenue_cents", "refund_cents", "refund_day"]
     assert (led.n_orders, led.gmv_cents, led.discount_cents, led.commission_cents, led.cost_cents) == (0, 0, 0, 0, 0)
     assert led.merchant_revenue_cents == 0
 

@@ -85,13 +85,16 @@ def test_reviews_follow_the_buyers_and_merchants_parquet_adds_up(tmp_path):
     assert 0.1 < written / int(daily["orders"].sum()) < 0.6
     write_run(model, tmp_path)
     merchants = pd.read_parquet(tmp_path / "merchants.parquet")
-    assert list(merchants.columns) == ["day", "merchant", "gmv", "orders", "rating", "reviews"]
+    assert list(merchants.columns) == ["day", "merchant", "gmv", "orders", "rating", "reviews", "returns", "refunds"]
     assert len(merchants) == 40 * model.config.market.merchants
     led = model.ledger.to_frame()
     by_merchant = led.groupby("merchant").value_cents.sum()
     np.testing.assert_array_equal((merchants.groupby("merchant").gmv.sum() * 100).round().astype(np.int64),
                                   by_merchant.reindex(range(model.config.market.merchants), fill_value=0))
     assert merchants.orders.sum() == len(led)
+    refunds = model.ledger.refunds()
+    assert merchants.returns.sum() == len(refunds["row"]) == model.summary()["returns"] > 0
+    assert round(merchants.refunds.sum() * 100) == refunds["refund_cents"].sum()
     assert merchants[merchants.day == 40].reviews.sum() == shown
     assert 1.0 <= merchants.rating.min() and merchants.rating.max() <= 5.0
 
@@ -205,3 +208,12 @@ def test_koc_rewards_add_reviews_of_the_products_bought():
     rewarded = koc.summary()["koc_reviews_rewarded"]
     extra = int(koc.metrics.frame().reviews.sum()) - int(base.metrics.frame().reviews.sum())
     assert rewarded > 0 and 0 < extra <= rewarded  # some rewarded buyers had rated anyway
+
+
+def test_a_returned_order_is_rated_as_a_disappointment():
+    gap = np.array([0.3, 0.05, -0.05, -0.3])
+    kept = reviewing.rated_gap(gap, np.array([True, True, False, False]))
+    np.testing.assert_array_equal(kept, gap)
+    returned = reviewing.rated_gap(gap, np.array([False, False, False, False]))  # all sent back
+    assert reviewing.stars(returned, 0.2).tolist() == [2, 2, 2, 1]
+    np.testing.assert_allclose(reviewing.review_probability(returned, 0.15, 1.0), [0.15, 0.15, 0.2, 0.45])

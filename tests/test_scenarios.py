@@ -23,6 +23,7 @@ NAMED = {
     "pinduoduo_team_purchase": ("pinduoduo", "barabasi_albert", ("team_purchase",)),
     "xiaohongshu_kol_seeding": ("xiaohongshu", "barabasi_albert", ("kol_seeding", "koc_reviews")),
     "douyin_livestream_flash_sale": ("douyin", "barabasi_albert", ("livestream", "flash_sale")),
+    "livestream_returns": ("douyin", "barabasi_albert", ("livestream",)),
     "community_groupbuy_leaders": ("community_groupbuy", "sbm", ("community_groupbuy",)),
     "festival_peak": ("taobao", "barabasi_albert", ("discount", "coupon", "festival")),
     "double11_presale": ("taobao", "barabasi_albert", ("discount", "coupon", "festival", "presale")),

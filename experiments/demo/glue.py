@@ -575,10 +575,12 @@ class DemoModel(mesa.Model):
         out = {
             "day": m.day, "days": self.days, "population": m.n,
             "gmv": m.ledger.gmv_cents / 100, "gmv_today": rows[-1]["gmv"] if rows else 0.0,
+            "net_gmv": m.ledger.net_gmv_cents / 100, "returns": m.ledger.n_returns,
+            "refund_rate": m.ledger.refunded["refund_cents"] / m.ledger.gmv_cents if m.ledger.gmv_cents else None,
             "orders": m.ledger.n_orders, "customers": m.n_adopters, "aware": m.n_aware,
             "churned": m.n_churned, "active_users": rows[-1]["active_users"] if rows else 0,
             "k_factor": k_factor(m), "campaign_cost": cost if m.mechanisms else None,
-            "roi": None, "incremental_gmv": None, "incremental_customers": None,
+            "roi": None, "roi_net": None, "incremental_gmv": None, "incremental_customers": None,
             "campaigns": [x.key for x in m.mechanisms],
             # reshare cascades (None where there can be none: diffusion.reshare = 0 or the
             # complete graph): consumers who reshared a post today (the daily metric
@@ -592,7 +594,7 @@ class DemoModel(mesa.Model):
                        largest_cascade=self.largest_cascade)
         if b is not None and m.day:
             inc = incremental(_money_summary(m), _money_summary(b))
-            out.update(roi=inc["roi"], incremental_gmv=inc["incremental_gmv"],
+            out.update(roi=inc["roi"], roi_net=inc["roi_net"], incremental_gmv=inc["incremental_gmv"],
                        incremental_customers=inc["incremental_customers"])
         out.update(self.festival_counters())
         return out
@@ -630,5 +632,7 @@ def _money_summary(model: MarketModel) -> dict:
     led = model.ledger
     return {"gmv": led.gmv_cents / 100, "customers": model.n_adopters,
             "gross_margin": (led.gmv_cents - led.commission_cents - led.cost_cents) / 100,
+            "net_gmv": led.net_gmv_cents / 100,
+            "net_margin": (led.net_gmv_cents - led.net_commission_cents - led.net_cost_cents) / 100,
             "campaign_cost_total": sum(x.spent_cents for x in model.mechanisms) / 100,
             "retention_d30": None, "ltv": None}

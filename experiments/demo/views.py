@@ -318,6 +318,8 @@ def counters_html(model: DemoModel) -> str:
     tiles = [
         ("day", "Day", f"{c['day']} / {c['days']}"),
         ("gmv", "GMV", money(c["gmv"])),
+        ("net-gmv", "Net GMV", money(c["net_gmv"])),
+        ("returns", "Returns", f"{c['returns']:,}" + ("" if c["refund_rate"] is None else f" ({c['refund_rate']:.0%})")),
         ("customers", "Customers", f"{c['customers']:,}"),
         ("dau", "Active today", f"{c['active_users']:,}"),
         ("reshares", "Reshares today", "—" if c["reshares_today"] is None else f"{c['reshares_today']:,}"),
@@ -325,6 +327,7 @@ def counters_html(model: DemoModel) -> str:
         ("rating", "Mean rating", f"{c['mean_rating']:.2f}★ ({c['reviews']:,})"),
         ("k", "K-factor", _ratio(c["k_factor"])),
         ("roi", "ROI", _ratio(c["roi"])),
+        ("roi-net", "ROI after returns", _ratio(c["roi_net"])),
         ("cost", "Campaign cost", money(c["campaign_cost"])),
         ("inc-gmv", "GMV vs baseline", "—" if c["incremental_gmv"] is None
          else f"{'+' if c['incremental_gmv'] >= 0 else '−'}¥{abs(c['incremental_gmv']):,.0f}"),
@@ -353,7 +356,8 @@ def counters_html(model: DemoModel) -> str:
                f'{cfg.population.size:,} consumers · {html.escape(cfg.network.kind)} network · campaigns: '
                f'<b>{html.escape(campaigns)}</b> · seed {cfg.seed}. {html.escape(cfg.scenario.description)} '
                f'ROI = (incremental gross margin − campaign cost) / campaign cost, against the baseline run '
-               f'in lockstep (same seed, campaign off); K-factor = credited referral conversions per inviter; '
+               f'in lockstep (same seed, campaign off), and after returns from the net margin; net GMV = GMV '
+               f'less the refunded orders; returns = orders refunded (refunds / GMV); K-factor = credited referral conversions per inviter; '
                f'reshares today = consumers who passed a friend\'s post on today; largest cascade = the '
                f'most consumers who spread one post so far (its origin and resharers); mean rating = the '
                f'stars the products show, on average (reviews written so far).'
