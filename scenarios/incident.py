@@ -15,9 +15,10 @@ From ``start_day + response_delay`` the merchant answers (``response``):
   & Wagner 1999; McCollough, Berry & Yadav 2000): they stop warning, judge the merchant
   satisfied again, and post a follow-up review (追评) of ``recovery_stars``.
 * ``recall``: the affected products are withdrawn and fixed (the quality drop ends on the
-  response day), every order of an affected product placed during the incident is
-  refunded in full (paid as ``recall_refund``), and the disappointed are won back as by an
-  apology, without a further compensation.
+  response day), every order of an affected product placed until then is
+  refunded in full through the order ledger (as a return: net GMV, the merchant's revenue
+  and the platform's commission go down; ``MarketModel.refund_orders``), and the
+  disappointed are won back as by an apology, without a further compensation.
 
 Randomness only from the mechanism's stream, full length, indexed by consumer.
 Equations and keys: docs/scenarios.md (*Quality incident and crisis response*).
@@ -82,7 +83,8 @@ class QualityIncident(Mechanism):
         self.response_day = cfg.start_day + cfg.response_delay
         self.compensation_cents = int(round(cfg.compensation * 100))
         self.answered = np.zeros(model.n, dtype=bool)  # compensated or refunded already
-        self._bought: list[tuple[np.ndarray, ...]] = []  # (buyers, products, paid fen) of affected orders not answered
+        self._bought: list[tuple[np.ndarray, ...]] = []  # (buyers, products, ledger rows) of affected orders not answered
+        self.refunds_cents = 0
 
     def answering(self, day: int) -> bool:
         return self.cfg.response != "silence" and day >= self.response_day
@@ -93,26 +95,27 @@ class QualityIncident(Mechanism):
         model.quality_shift[self.affected] -= self.cfg.quality_drop
 
     def on_orders(self, model, orders) -> None:
-        if not self.running(model.day):
-            return
+        if not self.running(model.day) or (self.cfg.response == "recall" and model.day > self.response_day):
+            return  # after a recall the products are fixed
         hit = self.affected[orders.product]
         self.count("incident_affected_orders", int(hit.sum()))
         if self.cfg.response != "silence" and hit.any():
-            paid = np.asarray(orders.value_cents[hit] - orders.discount_cents[hit], dtype=np.int64)
-            self._bought.append((orders.who[hit], orders.product[hit], paid))
+            self._bought.append((orders.who[hit], orders.product[hit], orders.rows[hit]))
 
     def end_day(self, model) -> None:
         """The answer, from the response day: to the affected buyers so far, then daily."""
         if not self.answering(model.day) or not self._bought:
             return
-        who, product, paid = (np.concatenate(parts) for parts in zip(*self._bought))
+        who, product, rows = (np.concatenate(parts) for parts in zip(*self._bought))
         self._bought = []
         c = model.consumers
         u = self.rng.random(model.n)
         if self.cfg.response == "recall":
-            refunded = self.pay(model, who, paid, "recall_refund")
-            self.count("incident_refunds", float(paid[refunded].sum()) / 100)
-            who, product = who[refunded], product[refunded]
+            before = model.ledger.refunded["refund_cents"]
+            model.refund_orders(rows)
+            refunded = model.ledger.refunded["refund_cents"] - before
+            self.refunds_cents += refunded
+            self.count("incident_refunds", refunded / 100)
         who, first = np.unique(who, return_index=True)  # one answer per consumer, for its first affected order
         product = product[first]
         keep = (c.satisfied_last[who] == 0) & ~self.answered[who]
@@ -135,5 +138,5 @@ class QualityIncident(Mechanism):
             "incident_compensated": int(t.get("incident_compensated", 0)),
             "incident_recovered": int(t.get("incident_recovered", 0)),
             "incident_refunds": round(float(t.get("incident_refunds", 0.0)), 2),
-            "incident_response_cost": self.spent_cents / 100,
+            "incident_response_cost": (self.spent_cents + self.refunds_cents) / 100,
         }.items()}

@@ -475,7 +475,8 @@ class MarketModel(mesa.Model):
         self.merchant_days.book(merchant, value)
         self._buyer_parts.append(buyers)
         self._product_parts.append(product)
-        self._row_parts.append(np.arange(first_row, first_row + n_orders))
+        orders.rows = np.arange(first_row, first_row + n_orders)
+        self._row_parts.append(orders.rows)
         self._sales_parts.append(sales)
         count = self.metrics.count
         count("new_customers", n_new)
@@ -568,6 +569,16 @@ class MarketModel(mesa.Model):
         due = self._refunds_due.pop(self.day, None)
         if due:
             self._book_refunds(np.concatenate(due))
+
+    def refund_orders(self, rows: np.ndarray) -> np.ndarray:
+        """Refund orders ``rows`` of the ledger today (a merchant's recall), except those
+        refunded already or due to be; returns the rows refunded."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        taken = [self.ledger.refunds()["row"], *(r for due in self._refunds_due.values() for r in due)]
+        rows = rows[~np.isin(rows, np.concatenate(taken))]
+        if len(rows):
+            self._book_refunds(rows)
+        return rows
 
     def _book_refunds(self, rows: np.ndarray) -> None:
         """Refund orders ``rows`` today (``OrderLedger.refund``): the merchants give back their

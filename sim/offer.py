@@ -105,6 +105,7 @@ class Orders:
     discounts: dict[str, np.ndarray]
     coupon_owner: np.ndarray  # mechanism index whose coupon was redeemed, or -1
     new_customer: np.ndarray  # bool: this is the consumer's first purchase
+    rows: np.ndarray | None = None  # their rows in the order ledger (set once booked)
 
     @property
     def discount_cents(self) -> np.ndarray:
