@@ -189,7 +189,7 @@ def _child_market(spec: dict) -> dict:
         timers.wrap(f"phase:{phase}", model, f"_phase_{phase}")
     timers.wrap("record_day", model, "_record_day")
     # Nested inside phases (reported apart, already counted in their phase):
-    timers.wrap("in:friends_in_states", model.talking_friends, "update")
+    timers.wrap("in:friends_in_states", model.talking_friends, "set_states")
     timers.wrap("in:uniforms", model, "uniforms")
     timers.wrap("in:purchase_probability", model, "purchase_probability")
     timers.wrap("in:book_orders", model, "book_orders")

@@ -98,6 +98,18 @@ class CampaignSettings:
             check_non_negative(f"{prefix}.budget", self.budget)
 
 
+def product_mask(key: str, products, size: int) -> np.ndarray:
+    """Bool per catalogue product: those of ``products`` (catalogue indices; empty = every
+    product), refused in one line if an index is ``size`` or more (``key`` the option's)."""
+    products = tuple(products)
+    if any(p >= size for p in products):
+        raise ConfigError(f"campaign.{key}.products", list(products),
+                          f"catalogue indices must be < {size} (market.merchants x market.products_per_merchant)")
+    mask = np.zeros(size, dtype=bool)
+    mask[list(products) if products else slice(None)] = True
+    return mask
+
+
 def check_money(key: str, value: float) -> None:
     """A non-negative amount of yuan."""
     if not math.isfinite(value) or value < 0:

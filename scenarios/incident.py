@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.base import CampaignSettings, Mechanism, check_money
+from scenarios.base import CampaignSettings, Mechanism, check_money, product_mask
 from scenarios.registry import register
 from sim.errors import ConfigError, check_at_least, check_choice, check_probability
 
@@ -73,13 +73,7 @@ class QualityIncident(Mechanism):
 
     def __init__(self, key, cfg, model, index):
         super().__init__(key, cfg, model, index)
-        size = model.catalogue.size
-        bad = [p for p in cfg.products if p >= size]
-        if bad:
-            raise ConfigError(f"campaign.{key}.products", list(cfg.products),
-                              f"catalogue indices must be < {size} (market.merchants x market.products_per_merchant)")
-        self.affected = np.zeros(size, dtype=bool)
-        self.affected[list(cfg.products) if cfg.products else slice(None)] = True
+        self.affected = product_mask(key, cfg.products, model.catalogue.size)
         self.response_day = cfg.start_day + cfg.response_delay
         self.compensation_cents = int(round(cfg.compensation * 100))
         self.answered = np.zeros(model.n, dtype=bool)  # compensated or refunded already

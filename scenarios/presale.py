@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from scenarios.base import CampaignSettings, Mechanism, check_money, check_rate
+from scenarios.base import CampaignSettings, Mechanism, check_money, check_rate, product_mask
 from scenarios.registry import register
 from sim.errors import ConfigError, check_probability
 
@@ -79,16 +79,10 @@ class Presale(Mechanism):
 
     def __init__(self, key, cfg: PresaleConfig, model, index):
         super().__init__(key, cfg, model, index)
-        size = model.catalogue.size
-        bad = [p for p in cfg.products if p >= size]
-        if bad:
-            raise ConfigError(f"campaign.{key}.products", list(cfg.products),
-                              f"catalogue indices must be < {size} (market.merchants x market.products_per_merchant)")
+        self.on_product = product_mask(key, cfg.products, model.catalogue.size)
         if cfg.event_day > model.config.days:
             raise ConfigError(f"campaign.{key}.event_day", cfg.event_day,
                               f"must be <= days={model.config.days}: the balances would never be paid")
-        self.on_product = np.zeros(size, dtype=bool)
-        self.on_product[np.asarray(cfg.products, dtype=np.int64) if cfg.products else slice(None)] = True
         self.deposit_cents = int(round(cfg.deposit * 100))
         self.reserved_cents = 0  # discounts promised to depositors, not yet booked
         self._rows: list[dict[str, np.ndarray]] = []  # pre-orders, in deposit order

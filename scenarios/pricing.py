@@ -22,13 +22,12 @@ mechanism's own stream, drawn full length and indexed by consumer.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from scenarios.base import CampaignSettings, Mechanism, check_money, check_rate
+from scenarios.base import CampaignSettings, Mechanism, check_money, check_rate, product_mask
 from scenarios.registry import register
 from sim.errors import ConfigError, check_at_least, check_probability
 
@@ -148,15 +147,9 @@ class PricingMechanism(Mechanism):
 
     def __init__(self, key, cfg, model, index):
         super().__init__(key, cfg, model, index)
-        size = model.catalogue.size
         products = tuple(getattr(cfg, "products", ()))
-        bad = [p for p in products if p >= size]
-        if bad:
-            raise ConfigError(f"campaign.{key}.products", list(products),
-                              f"catalogue indices must be < {size} (market.merchants x market.products_per_merchant)")
         self.products = np.asarray(products, dtype=np.int64)
-        self.on_product = np.zeros(size, dtype=bool)
-        self.on_product[self.products if products else slice(None)] = True
+        self.on_product = product_mask(key, products, model.catalogue.size)
         self.announced = np.zeros(model.n, dtype=bool)  # announced to today (shown a campaign product)
         self.orders_carrying = 0  # orders booked with this mechanism's discount
         self.margin_cents = 0  # merchant margin on those orders

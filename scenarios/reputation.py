@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scenarios.base import CampaignSettings, Mechanism, check_money
+from scenarios.base import CampaignSettings, Mechanism, check_money, product_mask
 from scenarios.registry import register
 from sim.errors import ConfigError, check_at_least, check_non_negative, check_probability
 
@@ -65,12 +65,8 @@ class FakeReviews(Mechanism):
 
     def __init__(self, key, cfg: FakeReviewsConfig, model, index):
         super().__init__(key, cfg, model, index)
-        size = model.catalogue.size
-        if max(cfg.products) >= size:
-            raise ConfigError(f"campaign.{key}.products", list(cfg.products),
-                              f"catalogue indices must be < {size} (market.merchants x market.products_per_merchant)")
-        self.products = np.asarray(sorted(set(cfg.products)), dtype=np.int64)
-        self.penalized = np.zeros(size, dtype=bool)
+        self.penalized = np.zeros(model.catalogue.size, dtype=bool)
+        self.products = np.flatnonzero(product_mask(key, cfg.products, model.catalogue.size))
         self.penalty_until = 0
         self.detected_day: int | None = None
         self.cost_cents = int(round(cfg.cost_per_review * 100))

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from agents.consumers import SOURCE_TEAM
-from scenarios.base import CampaignSettings, Mechanism
+from scenarios.base import CampaignSettings, Mechanism, product_mask
 from scenarios.registry import register
 from sim.errors import ConfigError, check_at_least, check_non_negative, check_probability
 
@@ -52,17 +52,6 @@ def _check_rate(key: str, value: float, what: str) -> None:
 def _check_products(key: str, products: tuple[int, ...]) -> None:
     if any(p < 0 for p in products):
         raise ConfigError(key, list(products), "catalogue indices must be >= 0 ([] = every product)")
-
-
-def _product_mask(key: str, products: tuple[int, ...], size: int) -> np.ndarray:
-    """Bool per catalogue product: on sale in the campaign (``()`` = every product)."""
-    bad = [p for p in products if p >= size]
-    if bad:
-        raise ConfigError(f"campaign.{key}.products", list(products),
-                          f"catalogue indices must be < {size} (market.merchants x market.products_per_merchant)")
-    mask = np.zeros(size, dtype=bool)
-    mask[list(products) if products else slice(None)] = True
-    return mask
 
 
 # --------------------------------------------------------------------------- configs
@@ -131,7 +120,7 @@ class TeamPurchase(Mechanism):
     def __init__(self, key, cfg: TeamPurchaseConfig, model, index):
         super().__init__(key, cfg, model, index)
         cat = model.catalogue
-        self.on_sale = _product_mask(key, cfg.products, cat.size)
+        self.on_sale = product_mask(key, cfg.products, cat.size)
         list_cents = cat.list_price_cents.astype(np.int64)
         team = np.round(list_cents * (1.0 - cfg.team_discount)).astype(np.int64)
         self.team_price_cents = np.where(self.on_sale, team, list_cents)  # T_j (fen)
@@ -370,7 +359,7 @@ class CommunityGroupBuy(Mechanism):
     def __init__(self, key, cfg: CommunityGroupBuyConfig, model, index):
         super().__init__(key, cfg, model, index)
         n = model.n
-        self.on_sale = _product_mask(key, cfg.products, model.catalogue.size)
+        self.on_sale = product_mask(key, cfg.products, model.catalogue.size)
         net = model.network
         self.leaders = self._choose_leaders(net)
         self.is_leader = np.zeros(n, dtype=bool)
