@@ -33,31 +33,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agents import anticipating
 from agents.consumers import SOURCE_ADS
+from scenarios.anticipation import AnticipationSettings, RunUp
 from scenarios.base import CampaignSettings, Mechanism, check_rate
 from scenarios.registry import register
-from sim.errors import ConfigError, check_at_least, check_non_negative, check_positive, check_probability
+from sim.errors import check_at_least, check_non_negative, check_probability
 
 
 @dataclass(unsafe_hash=True)
-class FestivalConfig(CampaignSettings):
+class FestivalConfig(AnticipationSettings, CampaignSettings):
     start_day: int | str = 30  # first peak day
     end_day: int | str | None = 30  # last peak day (inclusive); null = to the end of the run (no hangover)
     visit_prob: float = 0.3  # P(an aware, not churned, targeted consumer visits on a peak day)
     awareness_prob: float = 0.01  # P(an unaware targeted consumer hears of the market on a peak day)
     hangover_days: int = 7  # days after the last peak day (the hangover window)
     hangover_utility: float = 0.0  # optional: purchase utility subtracted for peak buyers in the hangover (>= 0)
-    # anticipation (strategic consumers): off unless announced
-    announce_day: int | str | None = None  # day (or date) the festival is announced; null = not announced
+    # anticipation (strategic consumers; the other keys: scenarios/anticipation.py): off unless announced
     announced_discount: float = 0.0  # d: share of the price consumers expect off at the peak, [0, 1)
-    known_share: float = 1.0  # share of consumers who learn of the announcement (once aware)
-    defer_weight: float = 1.0  # w: scale of P(defer) (>= 0)
-    patience_days: float = 7.0  # T, days: P(defer) halves when the peak is T days away (> 0)
-    budget_elasticity: float = 0.5  # η >= 0: P(defer) x (median budget / budget)^η
-    max_defer_prob: float = 0.8  # cap on P(defer), [0, 1]
-    defer_decay: float = 0.05  # P(a waiting consumer gives up) per day, [0, 1]
-    return_visit_prob: float = 1.0  # P(a consumer still waiting visits on the first peak day)
 
     DAY_KEYS = ("start_day", "end_day", "announce_day")
 
@@ -67,19 +59,8 @@ class FestivalConfig(CampaignSettings):
         check_probability(f"{prefix}.awareness_prob", self.awareness_prob)
         check_at_least(f"{prefix}.hangover_days", self.hangover_days, 0)
         check_non_negative(f"{prefix}.hangover_utility", self.hangover_utility)
-        if self.announce_day is not None:
-            check_at_least(f"{prefix}.announce_day", self.announce_day, 1)
-            if self.announce_day > self.start_day:
-                raise ConfigError(f"{prefix}.announce_day", self.announce_day,
-                                  f"must be <= {prefix}.start_day={self.start_day} (announced before the peak), "
-                                  "or null (not announced)")
+        self.validate_anticipation(prefix, self.start_day)
         check_rate(f"{prefix}.announced_discount", self.announced_discount)
-        check_probability(f"{prefix}.known_share", self.known_share)
-        check_non_negative(f"{prefix}.defer_weight", self.defer_weight)
-        check_positive(f"{prefix}.patience_days", self.patience_days)
-        check_non_negative(f"{prefix}.budget_elasticity", self.budget_elasticity)
-        for key in ("max_defer_prob", "defer_decay", "return_visit_prob"):
-            check_probability(f"{prefix}.{key}", getattr(self, key))
 
 
 #: Days before the first peak day reported as the pre-peak window (``festival_prepeak_gmv``; from the
@@ -100,14 +81,8 @@ class Festival(Mechanism):
         super().__init__(key, cfg, model, index)
         self.peak_buyer = np.zeros(model.n, dtype=bool)  # bought on a peak day
         self.peak_gmv_cents = 0
-        self.anticipating = cfg.announce_day is not None and cfg.announced_discount > 0 and cfg.defer_weight > 0
-        if self.anticipating:  # its own stream: announcing never shifts the surge's draws
-            self.anticipation_rng = model.streams[f"campaign/{key}/anticipation"]
-            self.informed = np.zeros(model.n, dtype=bool)  # learnt of the announcement (drawn on the day)
-            self.waiting = np.zeros(model.n, dtype=bool)  # deferred a purchase to the peak, still waiting
-            self.waited = np.zeros(model.n, dtype=bool)  # deferred at least once
-            self.reference_budget = float(np.median(model.consumers.budget))
-            self.deferred_gmv_cents = 0  # list value of the purchases deferred
+        self.run_up_to = RunUp.of(self, model, cfg, cfg.start_day, cfg.announced_discount)  # None: not announced
+        self.anticipating = self.run_up_to is not None
 
     def peak(self, day: int) -> bool:
         end = self.cfg.end_day if self.cfg.end_day is not None else math.inf
@@ -119,7 +94,7 @@ class Festival(Mechanism):
 
     def run_up(self, day: int) -> bool:
         """Announced, the peak not yet come (anticipation on)."""
-        return self.anticipating and self.cfg.announce_day <= day < self.cfg.start_day
+        return self.anticipating and self.run_up_to.on(day)
 
     def running(self, day: int) -> bool:
         """The run-up (announced), the peak days and the hangover after them."""
@@ -138,35 +113,11 @@ class Festival(Mechanism):
     def start_day(self, model) -> None:
         """Announcement day: who learns of it; later run-up days and the first peak day:
         deferred demand decays."""
-        if not self.anticipating:
-            return
-        day = model.day
-        if day == self.cfg.announce_day:
-            self.informed = self.anticipation_rng.random(model.n) < self.cfg.known_share
-        elif self.cfg.announce_day < day <= self.cfg.start_day:
-            u = self.anticipation_rng.random(model.n)
-            still = anticipating.still_waiting(self.waiting, u, self.cfg.defer_decay)
-            self.count("festival_deferred_decayed", int((self.waiting & ~still).sum()))
-            self.waiting = still
-
-    def defer(self, model, offer) -> None:
-        """Run-up: knowing visitors the other mechanisms left alone defer with P(defer); a
-        waiting consumer defers again (``offer.deferred``: taken over if it would buy)."""
-        cfg, c, who = self.cfg, model.consumers, offer.who
-        u = self.anticipation_rng.random(model.n)[who]
-        free = self.informed[who] & (offer.deferred == -1) & self.targeted(model, who)
-        prob = anticipating.defer_probability(
-            cfg.announced_discount, c.price_sensitivity[who], offer.value_cents / offer.quantity / 100.0,
-            model.reference_price, cfg.start_day - model.day, cfg.patience_days, c.budget[who],
-            self.reference_budget, cfg.budget_elasticity, cfg.defer_weight, cfg.max_defer_prob)
-        offer.deferred[free & (self.waiting[who] | (u < prob))] = self.index
+        if self.anticipating:
+            self.run_up_to.start_day(model)
 
     def take_deferred(self, model, offer, chosen) -> None:
-        who = offer.who[chosen]
-        self.waiting[who] = True
-        self.waited[who] = True
-        self.deferred_gmv_cents += int(offer.value_cents[chosen].sum())
-        self.count("festival_deferred", len(who))
+        self.count("festival_deferred", self.run_up_to.take_deferred(offer, chosen))
 
     # ------------------------------------------------------------------ peak and hangover
     def outreach(self, model) -> None:
@@ -183,15 +134,11 @@ class Festival(Mechanism):
         self.count("festival_new_aware", len(new))
         self.count("festival_surge_visits", len(surge))
         if self.anticipating and model.day == cfg.start_day:  # the waiting come back
-            u = self.anticipation_rng.random(model.n)
-            back = np.flatnonzero(self.waiting & ~c.churned & (u < cfg.return_visit_prob))
-            model.visit_boost[back] = True
-            self.waiting[:] = False
-            self.count("festival_deferred_returned", len(back))
+            self.count("festival_deferred_returned", len(self.run_up_to.come_back(model)))
 
     def adjust_offer(self, model, offer) -> None:
         if self.run_up(model.day):
-            self.defer(model, offer)
+            self.run_up_to.defer(model, offer)
             return
         if self.cfg.hangover_utility == 0 or not self.hangover(model.day):
             return
@@ -205,7 +152,7 @@ class Festival(Mechanism):
             self.peak_gmv_cents += int(orders.value_cents.sum())
             self.count("festival_peak_orders", len(orders.who))
             if self.anticipating:
-                self.count("festival_deferred_bought", int(self.waited[orders.who].sum()))
+                self.count("festival_deferred_bought", int(self.run_up_to.waited[orders.who].sum()))
 
     def summary(self, model) -> dict:
         t = self.totals
@@ -221,12 +168,6 @@ class Festival(Mechanism):
             "festival_prepeak_gmv": win.get("prepeak"), "festival_hangover_gmv": win.get("hangover"),
         }
         if self.anticipating:
-            out.update({
-                "festival_deferred": int(t.get("festival_deferred", 0)),
-                "festival_deferred_consumers": int(self.waited.sum()),
-                "festival_deferred_gmv": self.deferred_gmv_cents / 100,
-                "festival_deferred_decayed": int(t.get("festival_deferred_decayed", 0)),
-                "festival_deferred_returned": int(t.get("festival_deferred_returned", 0)),
-                "festival_deferred_bought": int(t.get("festival_deferred_bought", 0)),
-            })
+            out.update(self.run_up_to.summary("festival", int(t.get("festival_deferred", 0)),
+                                              int(t.get("festival_deferred_bought", 0))))
         return {name(k): v for k, v in out.items()}

@@ -27,6 +27,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from scenarios.anticipation import AnticipationSettings, RunUp
 from scenarios.base import CampaignSettings, Mechanism, check_money, check_rate, product_mask
 from scenarios.registry import register
 from sim.errors import ConfigError, check_at_least, check_probability
@@ -102,16 +103,21 @@ class CouponConfig(CampaignSettings):
 
 
 @dataclass(unsafe_hash=True)
-class FlashSaleConfig(CampaignSettings):
+class FlashSaleConfig(AnticipationSettings, CampaignSettings):
     start_day: int | str = 30
     end_day: int | str | None = 32
     rate: float = 0.5  # share of the unit list price taken off one unit, [0, 1)
     products: tuple[int, ...] = (0,)  # catalogue indices on flash sale; () = every product
     stock: int = 20  # units of each flash product released at the flash price each day (real market)
     visit_boost_prob: float = 0.2  # P(an aware consumer visits, to a flash product, on a sale day)
+    # announced ahead (announce_day and the other keys: scenarios/anticipation.py): consumers who
+    # know of it put off buying the flash products, expecting ``rate`` off
+
+    DAY_KEYS = ("start_day", "end_day", "announce_day")
 
     def validate(self, prefix: str) -> None:
         super().validate(prefix)
+        self.validate_anticipation(prefix, self.start_day)
         check_rate(f"{prefix}.rate", self.rate)
         check_products(f"{prefix}.products", self.products)
         if self.stock < 0:
@@ -413,10 +419,13 @@ class Coupon(PricingMechanism):
 
 @register
 class FlashSale(PricingMechanism):
-    """秒杀: one unit at ``rate`` off, ``stock`` units per flash product per day, in a random order."""
+    """秒杀: one unit at ``rate`` off, ``stock`` units per flash product per day, in a random order;
+    announced ahead (``announce_day``), consumers who know of it put off buying the flash
+    products in the run-up (``scenarios.anticipation``)."""
     outside_window = frozenset({"on_orders", "ration"})
     option = "flash_sale"
     settings = FlashSaleConfig
+    DAILY = PRICING_DAILY + ("flash_deferred", "flash_deferred_returned")
 
     OPTION = "flash_sale"
     return_channel = "flash_sale"  # the orders carrying its discount
@@ -424,12 +433,42 @@ class FlashSale(PricingMechanism):
     def __init__(self, key, cfg, model, index):
         super().__init__(key, cfg, model, index)
         self.left = np.zeros(model.catalogue.size, dtype=np.int64)  # flash units left today per product
+        self.run_up_to = RunUp.of(self, model, cfg, cfg.start_day, cfg.rate)  # None: not announced
 
     @property
     def live(self) -> bool:
         return self.cfg.rate > 0
 
+    def run_up(self, day: int) -> bool:
+        return self.run_up_to is not None and self.run_up_to.on(day) and not self.exhausted
+
+    def running(self, day: int) -> bool:
+        """The run-up (announced) and the sale days."""
+        return self.run_up(day) or super().running(day)
+
+    def take_deferred(self, model, offer, chosen) -> None:
+        self.count("flash_deferred", self.run_up_to.take_deferred(offer, chosen))
+
+    def on_orders(self, model, orders) -> None:
+        super().on_orders(model, orders)
+        if self.run_up_to is not None and super().running(model.day):
+            self.count("flash_deferred_bought", int(self.run_up_to.waited[orders.who].sum()))
+
+    def summary(self, model) -> dict:
+        out = super().summary(model)
+        if self.run_up_to is not None:
+            t = self.totals
+            out.update(self.run_up_to.summary("flash", int(t.get("flash_deferred", 0)),
+                                              int(t.get("flash_deferred_bought", 0))))
+        return out
+
     def start_day(self, model) -> None:
+        if self.run_up_to is not None:
+            self.run_up_to.start_day(model)
+            if self.run_up(model.day):
+                return  # the run-up: no stock, no announcement yet
+            if model.day == self.cfg.start_day:  # the waiting come back
+                self.count("flash_deferred_returned", len(self.run_up_to.come_back(model)))
         # the stock is stated for the real market: scaled, a fraction of a unit released at random
         stock = self.cfg.stock * self.scale
         released = int(stock) + int(self.rng.random() < stock - int(stock)) if self.scale != 1.0 else self.cfg.stock
@@ -441,6 +480,9 @@ class FlashSale(PricingMechanism):
 
     def adjust_offer(self, model, offer) -> None:
         if not self.live:
+            return
+        if self.run_up(model.day):  # only the flash products are worth waiting for
+            self.run_up_to.defer(model, offer, self.on_product[offer.product])
             return
         self.show_campaign_products(model, offer)
         unit = model.catalogue.list_price_cents[offer.product]

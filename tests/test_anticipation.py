@@ -249,3 +249,43 @@ def test_the_demo_counts_deferred_purchases_deposits_and_the_pre_peak_dip():
     html = counters_html(model)
     assert 'id="ctr-deferred"' in html and 'id="ctr-deposits"' in html and 'id="ctr-prepeak"' in html
     assert "festival_deferred" not in DemoModel(size=1500).counters()
+
+
+# --------------------------------------------------------------------------- a flash sale announced ahead
+def flash_run(seed=0, **flash):
+    cfg = build_config(population={"size": 6000}, days=36, seed=seed,
+                       campaign={"flash_sale": {"start_day": 30, "end_day": 32, **flash}})
+    return evaluate(cfg)
+
+
+def product_gmv(model, first, last, product=0):
+    led = model.ledger.to_frame()
+    sel = (led.day >= first) & (led.day <= last) & (led["product"] == product)
+    return int(led.loc[sel, "value_cents"].sum())
+
+
+def test_an_announced_flash_sale_that_nobody_hears_of_is_the_flash_sale_unannounced():
+    """The run-up's hooks do nothing to whoever does not know: no stock, no announcement, no
+    discount before the sale (known_share 0), the same orders to the fen."""
+    plain = flash_run().model
+    unheard = flash_run(announce_day=20, known_share=0.0).model
+    pd.testing.assert_frame_equal(plain.ledger.to_frame(), unheard.ledger.to_frame())
+    assert unheard.summary()["flash_deferred"] == 0
+
+
+def test_an_announced_flash_sale_empties_the_run_up_more_the_deeper_it_is():
+    dips = []
+    for rate in (0.5, 0.8):
+        result = flash_run(announce_day=20, rate=rate)
+        plain = flash_run(rate=rate).model
+        dips.append(product_gmv(result.model, 20, 29) / product_gmv(plain, 20, 29))
+        s = result.model.summary()
+        assert s["flash_deferred"] > 0 and 0 < s["flash_deferred_returned"] <= s["flash_deferred_consumers"]
+        assert s["flash_deferred_bought"] > 0  # the waiting came back and bought on the sale days
+        assert result.model.metrics.frame()["flash_deferred"].iloc[19:29].sum() == s["flash_deferred"]
+    assert dips[0] < 0.85 and dips[1] < dips[0]
+
+
+def test_a_flash_sale_announced_after_it_starts_is_refused():
+    with pytest.raises(ConfigError, match=r"^campaign\.flash_sale\.announce_day"):
+        build_config(campaign={"flash_sale": {"start_day": 30, "announce_day": 31}})
