@@ -86,8 +86,8 @@ def measure(platform: str, what: str, size: int, days: int, seed: int, extra=())
 
 
 SCENARIOS = ("referral_launch", "referral_team_launch", "pinduoduo_team_purchase", "xiaohongshu_kol_seeding",
-             "douyin_livestream_flash_sale", "community_groupbuy_leaders", "festival_peak", "quality_incident",
-             "referral_fraud_wave")
+             "douyin_livestream_flash_sale", "livestream_returns", "community_groupbuy_leaders", "festival_peak",
+             "double11_presale", "quality_incident", "crisis_response", "referral_fraud_wave")
 #: scenario -> its headline KPIs (summary keys)
 SCENARIO_KPIS = {
     "referral_launch": ("k_factor", "referral_conversions", "referral_fraud_losses"),
@@ -99,6 +99,11 @@ SCENARIO_KPIS = {
     "community_groupbuy_leaders": ("groupbuy_orders", "groupbuy_new_customers", "leader_commission"),
     "festival_peak": ("coupon_redemption_rate", "festival_peak_orders", "festival_new_aware"),
     "quality_incident": ("incident_affected_orders",),
+    "livestream_returns": ("livestream_conversion", "return_rate", "refund_rate"),
+    "double11_presale": ("festival_prepeak_gmv_ratio", "festival_peak_gmv_ratio", "festival_hangover_gmv_ratio",
+                         "festival_deferred", "presale_deposits", "presale_default_rate"),
+    "crisis_response": ("incident_affected_orders", "incident_compensated", "incident_recovered",
+                        "incident_response_cost"),
     "referral_fraud_wave": ("k_factor", "referral_fake_claims", "referral_fraud_losses", "referral_rewards_paid"),
 }
 
@@ -121,7 +126,9 @@ def scenario_table(size: int, seeds: list[int]) -> dict:
                    "gross_margin": s["gross_margin"], "baseline_gross_margin": b["gross_margin"]}
             inc_margin = s["gross_margin"] - b["gross_margin"]
             row["roi"] = (inc_margin - row["cost"]) / row["cost"] if row["cost"] else None
-            row.update({k: s.get(k) for k in SCENARIO_KPIS[name]})
+            full = result.summary()  # with the incremental KPIs and the festival's windows
+            row["roi_net"] = full.get("roi_net")
+            row.update({k: full.get(k) for k in SCENARIO_KPIS[name]})
             if name == "festival_peak":  # GMV by phase of the festival, campaign / baseline
                 for label, days in (("warmup", range(24, 30)), ("peak", range(30, 31)), ("hangover", range(31, 38)),
                                     ("after", range(38, 61))):
