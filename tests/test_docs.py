@@ -104,18 +104,29 @@ def smaller(cmd: str) -> str:
     return cmd
 
 
-def argv(cmd: str) -> list[str]:
+def split_command(cmd: str) -> tuple[dict[str, str], list[str]]:
+    """A shell command line as (its leading ``NAME=value`` environment assignments, its words),
+    with ``python`` this interpreter and ``scripts/`` the repository's."""
     words = shlex.split(cmd, comments=True)
+    assigned = {}
+    while words and re.fullmatch(r"[A-Za-z_]\w*=.*", words[0]) and len(words) > 1:
+        name, value = words.pop(0).split("=", 1)
+        assigned[name] = value
     if words and re.fullmatch(r"(\.venv/bin/)?python3?", words[0]):
         words[0] = PYTHON
-    return [str(REPO / w) if w.startswith("scripts/") else w for w in words]  # the repository's scripts
+    return assigned, [str(REPO / w) if w.startswith("scripts/") else w for w in words]  # the repository's scripts
+
+
+def argv(cmd: str) -> list[str]:
+    return split_command(cmd)[1]
 
 
 def run_command(cmd: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     if "\n" in cmd:  # a here-document: the shell runs it
         return subprocess.run(["bash", "-c", cmd], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
-    words = argv(cmd)
+    assigned, words = split_command(cmd)
+    env.update(assigned)
     if words[0] == "make":
         words += [f"PY={PYTHON}"]
         return subprocess.run(words, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
@@ -196,9 +207,10 @@ def test_slow_documented_commands_run(path, cmd, tmp_path):
     if re.search(r"make demo|solara run", cmd):
         port = _free_port()
         cmd = re.sub(r"--port \d+", f"--port {port}", cmd)
-        words = argv(cmd) + ([f"DEMO_PORT={port}", f"PY={PYTHON}"] if cmd.startswith("make") else [])
+        assigned, words = split_command(cmd)  # a leading NAME=value is the environment, as in a shell
+        words += [f"DEMO_PORT={port}", f"PY={PYTHON}"] if cmd.startswith("make") else []
         words = [w for w in words if not w.startswith("DEMO_HOST=")]  # the test reads it on 127.0.0.1
-        env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false"}
+        env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", **assigned}
         proc = subprocess.Popen(words, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                                 start_new_session=True)
         try:
