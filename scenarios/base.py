@@ -259,6 +259,11 @@ class Mechanism:
         return lost
 
     # ------------------------------------------------------------------ metrics
+    def summary_name(self, name: str) -> str:
+        """A summary key: as given when the mechanism's key is its option name, else prefixed
+        with the key (two mechanisms of one option report apart)."""
+        return name if self.key == self.option else f"{self.key}_{name}"
+
     def count(self, name: str, value: float = 1) -> None:
         """Add to today's value of metric ``name`` (a ``DAILY`` column or a summary-only key)."""
         self.today[name] = self.today.get(name, 0) + value

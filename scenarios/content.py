@@ -142,10 +142,6 @@ class ContentMechanism(Mechanism):
     DAILY = CONTENT_DAILY
     OPTION: ClassVar[str] = "content"
 
-    def _name(self, key: str) -> str:
-        """Summary key; prefixed by the mechanism key when it is not the option name."""
-        return key if self.key == self.OPTION else f"{self.key}_{key}"
-
     def _paid_yuan(self, kinds: tuple[str, ...]) -> float:
         return sum(self.payments_cents.get(k, 0) for k in kinds) / 100
 
@@ -293,7 +289,7 @@ class KOLSeeding(KOLMechanism):
         tot = self.totals
         reach, eng = tot.get("content_reach", 0), tot.get("content_engagements", 0)
         tiers = self.tier_summary()
-        return {self._name(k): v for k, v in {
+        return {self.summary_name(k): v for k, v in {
             "kol_tier_thresholds": [round(b * model.scale, 2) for b in TIER_BOUNDS],
             "kol_sponsored_posts": int(tot.get("content_sponsored_posts", 0)),
             "kol_reach": int(reach),
@@ -383,7 +379,7 @@ class Livestream(KOLMechanism):
     def summary(self, model) -> dict:
         tot = self.totals
         viewers, orders = tot.get("content_livestream_viewers", 0), tot.get("content_livestream_orders", 0)
-        return {self._name(k): v for k, v in {
+        return {self.summary_name(k): v for k, v in {
             "livestream_sessions": int(tot.get("content_livestream_sessions", 0)),
             "livestream_reach": int(tot.get("content_reach", 0)),
             "livestream_viewers": int(viewers),
@@ -454,7 +450,7 @@ class KOCReviews(ContentMechanism):
     def summary(self, model) -> dict:
         rewarded = int(self.totals.get("content_reviews_rewarded", 0))
         rewards = self._paid_yuan(("review_reward",))
-        return {self._name(k): v for k, v in {
+        return {self.summary_name(k): v for k, v in {
             "koc_offered": int(self.offered_count),
             "koc_reviews_rewarded": rewarded,
             "koc_rewards": rewards,

@@ -156,7 +156,6 @@ class Festival(Mechanism):
 
     def summary(self, model) -> dict:
         t = self.totals
-        name = (lambda k: k) if self.key == "festival" else (lambda k: f"{self.key}_{k}")
         gmv = model.metrics.frame()["gmv"].to_numpy() if model.day else np.zeros(0)
         win = {w: round(float(gmv[a - 1:b].sum()), 2) for w, (a, b) in self.windows(model.day).items()}
         out = {
@@ -170,4 +169,4 @@ class Festival(Mechanism):
         if self.anticipating:
             out.update(self.run_up_to.summary("festival", int(t.get("festival_deferred", 0)),
                                               int(t.get("festival_deferred_bought", 0))))
-        return {name(k): v for k, v in out.items()}
+        return {self.summary_name(k): v for k, v in out.items()}

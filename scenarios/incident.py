@@ -126,8 +126,7 @@ class QualityIncident(Mechanism):
 
     def summary(self, model) -> dict:
         t = self.totals
-        name = (lambda k: k) if self.key == "quality_incident" else (lambda k: f"{self.key}_{k}")
-        return {name(k): v for k, v in {
+        return {self.summary_name(k): v for k, v in {
             "incident_affected_orders": int(t.get("incident_affected_orders", 0)),
             "incident_compensated": int(t.get("incident_compensated", 0)),
             "incident_recovered": int(t.get("incident_recovered", 0)),

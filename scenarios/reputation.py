@@ -101,8 +101,7 @@ class FakeReviews(Mechanism):
 
     def summary(self, model) -> dict:
         t = self.totals
-        name = (lambda k: k) if self.key == "fake_reviews" else (lambda k: f"{self.key}_{k}")
-        return {name(k): v for k, v in {
+        return {self.summary_name(k): v for k, v in {
             "fake_reviews_bought": int(t.get("fake_reviews_bought", 0)),
             "fake_reviews_removed": int(t.get("fake_reviews_removed", 0)),
             "fake_reviews_detected_day": self.detected_day,
