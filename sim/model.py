@@ -196,6 +196,13 @@ class MarketModel(mesa.Model):
             u = self._uniforms[stream] = self.streams[stream].random(self.n)
         return u
 
+    def uniforms_of(self, stream: str, who: np.ndarray) -> np.ndarray:
+        """Today's uniform of each consumer of ``who`` in ``stream``, counter-based
+        (``RandomStreams.uniform_at``): for the phases of today's buyers, a few thousand a
+        day, where a full-length draw would cost N. The same consumer, day and stream give
+        the same number whoever else is drawn (common random numbers)."""
+        return self.streams.uniform_at(stream, self.day, who)
+
     def mechanisms_for(self, hook: str) -> list:
         """The mechanisms whose ``hook`` acts today: those running (in their window, budget
         left), and those that name the hook in ``outside_window`` (coupons that outlive
@@ -509,7 +516,7 @@ class MarketModel(mesa.Model):
             self._products = np.concatenate(self._product_parts)
         buyers, product = self._buyers, self._products
         realized = judging.realized_quality(self.catalogue.quality[product], self.quality_shift[product],
-                                            mk.quality_noise, self.uniforms("satisfaction")[buyers])
+                                            mk.quality_noise, self.uniforms_of("satisfaction", buyers))
         self._gap = judging.experience_gap(realized, c.quality_expectation[buyers], mk.satisfaction_tolerance)
         self._satisfied = judging.satisfied(realized, c.quality_expectation[buyers], mk.satisfaction_tolerance)
         c.satisfied_last[buyers] = self._satisfied
@@ -521,7 +528,7 @@ class MarketModel(mesa.Model):
         cfg, buyers = self.config.reviews, self._buyers
         self._gap = reviewing.rated_gap(self._gap, self._satisfied)  # a returned order rates as a disappointment
         prob = reviewing.review_probability(self._gap, cfg.review_prob, cfg.extremity)
-        self._rated = self.uniforms("review")[buyers] < prob
+        self._rated = self.uniforms_of("review", buyers) < prob
         self._post_reviews(self._rated)
 
     def _post_reviews(self, which: np.ndarray) -> None:
@@ -561,7 +568,7 @@ class MarketModel(mesa.Model):
         if rc.any and multiplier > 0 and len(self._buyers):
             sales = np.concatenate(self._sales_parts)
             prob = returning.return_probability(sales, self._satisfied, *rc.rates(), multiplier)
-            back = returning.returned(self.uniforms("returns")[self._buyers], prob)
+            back = returning.returned(self.uniforms_of("returns", self._buyers), prob)
             if back.any():
                 self._satisfied = self._satisfied & ~back
                 self.consumers.satisfied_last[self._buyers[back]] = 0
@@ -605,7 +612,7 @@ class MarketModel(mesa.Model):
         prob = talking.talk_probability(c.sharing_propensity[buyers], self.config.platform.wom_multiplier, satisfied,
                                         mk.negative_wom_multiplier)
         prob = self.adjust("adjust_sharing", prob, buyers, satisfied)
-        talk = self.uniforms("wom")[buyers] < prob
+        talk = self.uniforms_of("wom", buyers) < prob
         c.wom_sign[buyers], c.wom_until[buyers] = talking.word_of_mouth(talk, satisfied, self.day, mk.wom_days)
         c.wom_merchant[buyers] = self.catalogue.merchant[self._products]
 

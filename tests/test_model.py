@@ -30,11 +30,13 @@ def test_another_seed_draws_other_days_in_the_same_market():
     assert np.array_equal(one.catalogue.quality, two.catalogue.quality)
     one.step()
     two.step()
-    streams = ("awareness", "reshare", "visits", "choice", "purchase", "satisfaction", "returns", "review", "wom",
-               "churn")
+    streams = ("awareness", "reshare", "visits", "choice", "purchase", "churn")
     assert set(one._uniforms) == set(two._uniforms) == set(streams)
     for stream in streams:  # every phase draws anew
         assert not np.array_equal(one._uniforms[stream], two._uniforms[stream]), stream
+    everyone = np.arange(one.n)
+    for stream in ("satisfaction", "returns", "review", "wom"):  # the buyers' phases: counter-based
+        assert not np.array_equal(one.uniforms_of(stream, everyone), two.uniforms_of(stream, everyone)), stream
     a, b = one.run().summary(), two.run().summary()
     assert one.metrics.frame()["orders"].tolist() != two.metrics.frame()["orders"].tolist()
     for key in ("aware", "customers", "orders"):

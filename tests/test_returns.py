@@ -168,14 +168,18 @@ def test_zero_returns_reproduce_the_market_without_the_returns_phase(zero, monke
 
 
 def test_the_returns_stream_leaves_the_other_streams_alone():
-    """Returns change outcomes only through the consumers' state: day 1's draws of every other
-    stream are the same with and without returns."""
-    on, off = MarketModel(small_config(days=1)), MarketModel(small_config(days=1, market={"returns": NONE}))
-    on.step()
-    off.step()
-    assert set(on._uniforms) - set(off._uniforms) == {"returns"}
-    for name in off._uniforms:
-        np.testing.assert_array_equal(on._uniforms[name], off._uniforms[name])
+    """Returns change outcomes only through the consumers' state: every day's draws of every
+    other stream are the same with and without returns, and so are day 1's orders."""
+    on, off = MarketModel(small_config(days=10)), MarketModel(small_config(days=10, market={"returns": NONE}))
+    for day in range(1, 11):
+        on.step()
+        off.step()
+        if day == 1:
+            pd.testing.assert_frame_equal(on.ledger.to_frame(), off.ledger.to_frame())
+        assert set(on._uniforms) == set(off._uniforms)
+        for name in off._uniforms:
+            np.testing.assert_array_equal(on._uniforms[name], off._uniforms[name])
+    assert on.metrics.frame()["returns"].sum() > 0 == off.metrics.frame()["returns"].sum()
 
 
 # --------------------------------------------------------------------------- directions

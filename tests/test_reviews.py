@@ -144,9 +144,14 @@ def test_better_rated_products_gain_share_over_time():
         late = led[led.day > 40]
         return top[late["product"].to_numpy()].mean(), top
 
-    with_ratings, top = late_share_of_top(run(1, days=80))
-    without, _ = late_share_of_top(run(1, days=80, reviews={"high_rating_weight": 0.0, "low_rating_weight": 0.0}))
-    assert with_ratings > without + 0.02
+    gains = []
+    for seed in range(3):  # one seed's gain ranges 0.01-0.05 at this size
+        with_ratings, _ = late_share_of_top(run(seed, days=80))
+        without, _ = late_share_of_top(run(seed, days=80, reviews={"high_rating_weight": 0.0,
+                                                                   "low_rating_weight": 0.0}))
+        gains.append(with_ratings - without)
+    assert min(gains) > 0
+    assert np.mean(gains) > 0.02
 
 
 # =========================================================================== crisis response, fakes, KOC

@@ -32,11 +32,14 @@ def tiny(n: int = 12, days: int = 20, market: dict | None = None, platform: dict
 
 
 def at_day(model: MarketModel, day: int, **uniforms: np.ndarray) -> MarketModel:
-    """Put ``model`` inside day ``day`` with today's uniform draws of the named streams set by hand."""
+    """Put ``model`` inside day ``day`` with today's uniform draws of the named streams set by
+    hand (one per consumer), full-length (``model.uniforms``) or counter-based (``uniforms_of``)."""
     model.day = day
     model._reset_today()
-    for stream, u in uniforms.items():
-        model._uniforms[stream] = np.asarray(u, dtype=np.float64)
+    by_hand = {stream: np.asarray(u, dtype=np.float64) for stream, u in uniforms.items()}
+    model._uniforms.update(by_hand)
+    drawn = MarketModel.uniforms_of.__get__(model)
+    model.uniforms_of = lambda stream, who: by_hand[stream][who] if stream in by_hand else drawn(stream, who)
     return model
 
 
