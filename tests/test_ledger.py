@@ -119,6 +119,7 @@ def test_the_refund_journal_books_each_return_on_its_day_to_the_fen():
     assert totals == {"returns": 2, "refund_cents": 0 + 1000, "value_cents": 1050 + 1000, "discount_cents": 1050,
                       "commission_cents": 0 + 50, "cost_cents": 800 + 600}
     assert entry["row"].tolist() == [2, 0] and entry["day"].tolist() == [5, 5]
+    assert list(entry) == list(REFUND_COLUMNS) and all(v.dtype == np.int64 for v in entry.values())  # int32 rows too
     # day 7: row 3, three units of product 5, paid 3000 - 990
     totals, _ = led.refund(7, np.array([3]), unit_cost)
     assert totals == {"returns": 1, "refund_cents": 2010, "value_cents": 3000, "discount_cents": 990,

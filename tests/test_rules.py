@@ -277,6 +277,13 @@ def test_the_satisfaction_phase_judges_at_the_tolerance_boundary(tolerance):
     np.testing.assert_array_equal(c.satisfied_last, np.array(want, dtype=np.int8))
 
 
+def test_the_experience_gap_is_realized_quality_less_expectation_less_tolerance():
+    realized, expectation = np.array([0.875, 0.5, 0.25]), np.array([0.5, 0.75, 0.5])
+    got = judging.experience_gap(realized, expectation, 0.25)
+    np.testing.assert_array_equal(got, [0.625, 0.0, 0.0])  # 0.875 - (0.5 - 0.25); then at the boundary: 0
+    np.testing.assert_array_equal(got >= 0, judging.satisfied(realized, expectation, 0.25))
+
+
 # =========================================================================== word of mouth
 def test_talk_probability_dissatisfied_buyers_talk_mu_times_as_often_capped_at_one():
     sharing = np.array([0.1, 0.1, 0.4, 0.4, 0.25])
@@ -291,6 +298,16 @@ def test_word_of_mouth_sign_and_last_day():
                                         day=10, wom_days=30)
     np.testing.assert_array_equal(sign, [1, -1, 0, 0])
     np.testing.assert_array_equal(until, [40, 40, -1, -1])
+
+
+def test_talking_states_code_silence_promoting_and_warning_by_merchant():
+    promoters = np.array([False, True, False, True, False])
+    warners = np.array([False, False, True, False, True])
+    merchant = np.array([2, 0, 1, 2, 0], dtype=np.int16)
+    got = talking.talking_states(promoters, warners, merchant, 3)
+    # 0 silent; 1 + m promoting merchant m; 1 + M + m warning about it (M = 3)
+    np.testing.assert_array_equal(got, [0, 1, 5, 3, 4])
+    assert got.dtype == np.int16
 
 
 def test_talking_is_live_through_the_last_day():
