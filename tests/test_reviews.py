@@ -222,4 +222,8 @@ def test_a_returned_order_is_rated_as_a_disappointment():
     np.testing.assert_array_equal(kept, gap)
     returned = reviewing.rated_gap(gap, np.array([False, False, False, False]))  # all sent back
     assert reviewing.stars(returned, 0.2).tolist() == [2, 2, 2, 1]
+    # goods exactly at the threshold (g = 0, satisfied by them) sent back: rated just below it, 2 stars
+    at_threshold = reviewing.rated_gap(np.array([0.0, 0.0]), np.array([False, True]))
+    np.testing.assert_array_equal(at_threshold, [-1e-9, 0.0])
+    assert reviewing.stars(at_threshold, 0.2).tolist() == [2, 4]
     np.testing.assert_allclose(reviewing.review_probability(returned, 0.15, 1.0), [0.15, 0.15, 0.2, 0.45])
