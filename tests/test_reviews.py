@@ -28,6 +28,7 @@ def test_review_probability_is_j_shaped_in_the_experience_gap():
 def test_stars_from_the_gap():
     gap = np.array([-0.3, -0.2, -0.19, -1e-9, 0.0, 0.19, 0.2, 0.9])
     assert reviewing.stars(gap, 0.2).tolist() == [1, 1, 2, 2, 4, 4, 5, 5]
+    assert reviewing.stars(gap, 0.2).dtype == np.int8  # one byte a review
     assert reviewing.stars(gap, 0.0).tolist() == [1, 1, 1, 1, 5, 5, 5, 5]
 
 
