@@ -44,6 +44,8 @@ def test_defer_probability_rises_with_the_saving_and_falls_with_urgency_and_budg
     assert p(d=0.9, beta=10.0, tau=1) == 0.8  # the cap
     waiting = np.array([True, True, False])
     assert still_waiting(waiting, np.array([0.01, 0.5, 0.0]), 0.05).tolist() == [False, True, False]
+    # gives up when its uniform falls below the decay: at u = decay it still waits
+    assert still_waiting(np.array([True, True]), np.array([0.05, 0.0499]), 0.05).tolist() == [True, False]
 
 
 # --------------------------------------------------------------------------- zero intensity

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.ledger import COLUMNS, PAYMENT_COLUMNS, OrderLedger, PaymentLedger
+from sim.ledger import COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS, OrderLedger, PaymentLedger
 
 
 def two_days() -> OrderLedger:
@@ -50,6 +50,7 @@ def test_orders_frame_one_row_per_order_with_typed_columns():
     assert frame["merchant"].tolist() == [0, 1, 1, 2]
     assert frame["quantity"].tolist() == [1, 1, 1, 3]
     assert frame["channel"].tolist() == [0, 0, 0, 2]
+    assert frame["sales_channel"].tolist() == [0, 0, 0, 0]  # sold through channel 0 unless told
     assert frame["value_cents"].tolist() == [1000, 1030, 1050, 3000]
     assert frame["discount_cents"].tolist() == [0, 0, 1050, 990]
     assert frame["commission_cents"].tolist() == [50, 52, 0, 201]
@@ -81,6 +82,75 @@ def test_a_discount_outside_zero_to_the_value_is_refused(discount):
     led.record(1, np.array([0, 1]), np.array([0, 0]), np.array([0, 0]), np.array([500, 1000]),
                np.array([0, 1000]), 0.05, np.array([0, 0]))  # 0 and the whole value are allowed
     assert led.discount_cents == 1000
+
+
+def test_gather_reads_any_orders_of_any_days_in_the_order_given():
+    led = two_days()
+    assert led.n_rows == 4
+    got = led.gather("quantity", np.array([3, 0, 2, 3], dtype=np.int32))  # row 3 opens day 4's chunk
+    np.testing.assert_array_equal(got, [3, 1, 1, 3])
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(led.gather("value_cents", [1, 3, 0]), [1030, 3000, 1000])
+    empty = led.gather("value_cents", np.zeros(0, dtype=np.int64))
+    assert empty.dtype == np.int64 and len(empty) == 0
+    for rows in ([-1], [4], [0, 4], [-1, 3]):
+        with pytest.raises(IndexError, match=r"^no such order in the ledger$"):
+            led.gather("value_cents", np.array(rows))
+    with pytest.raises(IndexError, match=r"^no such order in the ledger$"):
+        OrderLedger().gather("day", np.array([0]))
+
+
+def test_the_refund_journal_books_each_return_on_its_day_to_the_fen():
+    led = two_days()
+    journal = led.refunds()  # nothing refunded yet: typed empty columns
+    assert list(journal) == list(REFUND_COLUMNS)
+    assert all(len(v) == 0 and v.dtype == np.int64 for v in journal.values())
+    frame = led.to_frame()
+    assert frame["refund_cents"].tolist() == [0] * 4 and frame["refund_day"].tolist() == [-1] * 4
+    assert frame["refund_cents"].dtype == np.int64 and frame["refund_day"].dtype == np.int16
+    totals, _ = led.refund(4, np.zeros(0, dtype=np.int64), np.zeros(6, dtype=np.int64))  # refunding nothing
+    assert totals == {"returns": 0, "refund_cents": 0, "value_cents": 0, "discount_cents": 0,
+                      "commission_cents": 0, "cost_cents": 0}
+    assert led.n_returns == 0 and led.net_gmv_cents == led.gmv_cents == 6080
+
+    unit_cost = np.array([600, 800, 0, 0, 0, 500])  # products 0, 1 and 5
+    # day 5: row 2 (1050 fen, all of it discounted: nothing paid back, goods back) and row 0
+    totals, entry = led.refund(5, np.array([2, 0], dtype=np.int32), unit_cost)
+    assert totals == {"returns": 2, "refund_cents": 0 + 1000, "value_cents": 1050 + 1000, "discount_cents": 1050,
+                      "commission_cents": 0 + 50, "cost_cents": 800 + 600}
+    assert entry["row"].tolist() == [2, 0] and entry["day"].tolist() == [5, 5]
+    assert list(entry) == list(REFUND_COLUMNS) and all(v.dtype == np.int64 for v in entry.values())  # int32 rows too
+    # day 7: row 3, three units of product 5, paid 3000 - 990
+    totals, _ = led.refund(7, np.array([3]), unit_cost)
+    assert totals == {"returns": 1, "refund_cents": 2010, "value_cents": 3000, "discount_cents": 990,
+                      "commission_cents": 201, "cost_cents": 3 * 500}
+    journal = led.refunds()
+    assert {k: v.tolist() for k, v in journal.items()} == {
+        "row": [2, 0, 3], "day": [5, 5, 7], "refund_cents": [0, 1000, 2010], "value_cents": [1050, 1000, 3000],
+        "discount_cents": [1050, 0, 990], "commission_cents": [0, 50, 201], "cost_cents": [800, 600, 1500]}
+    assert all(v.dtype == np.int64 for v in journal.values())
+    assert led.n_returns == 3
+    assert led.refunded == {"refund_cents": 3010, "value_cents": 5050, "discount_cents": 2040,
+                            "commission_cents": 251, "cost_cents": 2900}
+    # what is left is order 1's: 1030 GMV, 52 commission, 978 merchant revenue; gross totals unchanged
+    assert (led.net_gmv_cents, led.net_commission_cents, led.net_merchant_revenue_cents) == (1030, 52, 978)
+    assert led.net_cost_cents == 3600 - 2900
+    assert (led.n_orders, led.gmv_cents, led.commission_cents, led.merchant_revenue_cents) == (4, 6080, 303, 3737)
+    frame = led.to_frame()
+    assert frame["refund_cents"].tolist() == [1000, 0, 0, 2010]
+    assert frame["refund_day"].tolist() == [5, -1, 5, 7]  # order 2 refunded 0 fen, but refunded
+    assert frame["refund_cents"].dtype == np.int64 and frame["refund_day"].dtype == np.int16
+
+
+def test_a_refund_of_an_order_twice_or_of_no_order_is_refused_and_books_nothing():
+    led = two_days()
+    unit_cost = np.zeros(6, dtype=np.int64)
+    with pytest.raises(ValueError, match=r"^an order is refunded at most once$"):
+        led.refund(5, np.array([1, 0, 1]), unit_cost)
+    for rows in ([4], [-1]):
+        with pytest.raises(IndexError, match=r"^no such order in the ledger$"):
+            led.refund(5, np.array(rows), unit_cost)
+    assert led.n_returns == 0 and set(led.refunded.values()) == {0} and len(led.refunds()["row"]) == 0
 
 
 def test_payments_are_recorded_by_mechanism_family_and_kind():

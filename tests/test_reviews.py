@@ -28,6 +28,7 @@ def test_review_probability_is_j_shaped_in_the_experience_gap():
 def test_stars_from_the_gap():
     gap = np.array([-0.3, -0.2, -0.19, -1e-9, 0.0, 0.19, 0.2, 0.9])
     assert reviewing.stars(gap, 0.2).tolist() == [1, 1, 2, 2, 4, 4, 5, 5]
+    assert reviewing.stars(gap, 0.2).dtype == np.int8  # one byte a review
     assert reviewing.stars(gap, 0.0).tolist() == [1, 1, 1, 1, 5, 5, 5, 5]
 
 
@@ -227,4 +228,8 @@ def test_a_returned_order_is_rated_as_a_disappointment():
     np.testing.assert_array_equal(kept, gap)
     returned = reviewing.rated_gap(gap, np.array([False, False, False, False]))  # all sent back
     assert reviewing.stars(returned, 0.2).tolist() == [2, 2, 2, 1]
+    # goods exactly at the threshold (g = 0, satisfied by them) sent back: rated just below it, 2 stars
+    at_threshold = reviewing.rated_gap(np.array([0.0, 0.0]), np.array([False, True]))
+    np.testing.assert_array_equal(at_threshold, [-1e-9, 0.0])
+    assert reviewing.stars(at_threshold, 0.2).tolist() == [2, 4]
     np.testing.assert_allclose(reviewing.review_probability(returned, 0.15, 1.0), [0.15, 0.15, 0.2, 0.45])

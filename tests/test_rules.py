@@ -136,6 +136,11 @@ def test_trust_term_is_the_source_then_a_kol_touch_today_then_the_own_experience
     got = buying.trust_in_source(source, friends, kol, ads, touched, last, same, 0.25)
     np.testing.assert_allclose(got, [0.2, 0.7, 0.4, 0.7, 0.7, 0.2, 0.4, 0.0, 0.25 + 0.75 * 0.4, 0.75 * 0.4],
                                rtol=0, atol=1e-15)
+    # by default the product is of the merchant bought from, and the experience carries over in full
+    whole = [0.2, 0.7, 0.4, 0.7, 0.7, 0.2, 0.4, 0.0, 1.0, 0.0]
+    np.testing.assert_array_equal(buying.trust_in_source(source, friends, kol, ads, touched, last, same), whole)
+    np.testing.assert_array_equal(
+        buying.trust_in_source(source, friends, kol, ads, touched, last, experience_spillover=0.25), whole)
 
 
 def test_purchase_utility_term_by_term():
@@ -186,6 +191,20 @@ def test_visit_probability_by_days_since_purchase_prospects_and_forced_visits():
     got = visiting.visit_probability(last, 10, curve, 0.07, forced)
     # day 10: bought on 9 -> k = 0; on 8 -> k = 1; ...; today (a campaign order) -> k = 0
     np.testing.assert_array_equal(got, [0.5, 0.4, 0.3, 0.2, 0.5, 0.07, 1.0, 1.0])
+
+
+@pytest.mark.parametrize(("weekday", "want"), [
+    (2.0, [0.8, 0.6, 1.0, 1.0]),  # doubled, capped at 1 (0.7 x 2); a forced visit stays 1
+    (1.5, [0.6, 0.45, 1.0, 1.0]),
+    (0.5, [0.2, 0.15, 0.35, 1.0]),  # a quiet day: halved
+    (1.0, [0.4, 0.3, 0.7, 1.0]),
+])
+def test_visit_probability_is_multiplied_by_the_weekday_effect_capped_at_one(weekday, want):
+    curve = np.array([0.4, 0.7, 0.3, 0.2, 0.1, 0.1, 0.1])  # days + 2 entries
+    last = np.array([4, -1, 3, -1])  # day 5: k = 0, a prospect, k = 1, forced
+    forced = np.array([False, False, False, True])
+    got = visiting.visit_probability(last, 5, curve, 0.3, forced, weekday)
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
 
 
 @pytest.mark.parametrize("decay", [2.0, 6.0])
@@ -261,6 +280,13 @@ def test_the_satisfaction_phase_judges_at_the_tolerance_boundary(tolerance):
     np.testing.assert_array_equal(c.satisfied_last, np.array(want, dtype=np.int8))
 
 
+def test_the_experience_gap_is_realized_quality_less_expectation_less_tolerance():
+    realized, expectation = np.array([0.875, 0.5, 0.25]), np.array([0.5, 0.75, 0.5])
+    got = judging.experience_gap(realized, expectation, 0.25)
+    np.testing.assert_array_equal(got, [0.625, 0.0, 0.0])  # 0.875 - (0.5 - 0.25); then at the boundary: 0
+    np.testing.assert_array_equal(got >= 0, judging.satisfied(realized, expectation, 0.25))
+
+
 # =========================================================================== word of mouth
 def test_talk_probability_dissatisfied_buyers_talk_mu_times_as_often_capped_at_one():
     sharing = np.array([0.1, 0.1, 0.4, 0.4, 0.25])
@@ -275,6 +301,16 @@ def test_word_of_mouth_sign_and_last_day():
                                         day=10, wom_days=30)
     np.testing.assert_array_equal(sign, [1, -1, 0, 0])
     np.testing.assert_array_equal(until, [40, 40, -1, -1])
+
+
+def test_talking_states_code_silence_promoting_and_warning_by_merchant():
+    promoters = np.array([False, True, False, True, False])
+    warners = np.array([False, False, True, False, True])
+    merchant = np.array([2, 0, 1, 2, 0], dtype=np.int16)
+    got = talking.talking_states(promoters, warners, merchant, 3)
+    # 0 silent; 1 + m promoting merchant m; 1 + M + m warning about it (M = 3)
+    np.testing.assert_array_equal(got, [0, 1, 5, 3, 4])
+    assert got.dtype == np.int16
 
 
 def test_talking_is_live_through_the_last_day():
@@ -500,7 +536,8 @@ def test_consumers_start_unaware_and_never_bought():
     expected = {"aware": (False, np.bool_), "aware_day": (-1, np.int32), "aware_source": (0, np.int8),
                 "first_purchase_day": (-1, np.int32), "last_purchase_day": (-1, np.int32),
                 "n_orders": (0, np.int32), "satisfied_last": (-1, np.int8), "wom_sign": (0, np.int8),
-                "wom_until": (-1, np.int32), "kol_touch_day": (-1, np.int32), "churned": (False, np.bool_),
+                "wom_until": (-1, np.int32), "wom_merchant": (0, np.int16), "last_merchant": (-1, np.int16),
+                "kol_touch_day": (-1, np.int32), "churned": (False, np.bool_),
                 "active": (False, np.bool_)}
     for name, (value, dtype) in expected.items():
         values = getattr(c, name)
