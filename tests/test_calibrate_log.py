@@ -98,3 +98,46 @@ def test_bad_logs_are_refused_in_one_line_naming_the_column_or_row(change, colum
 def test_missing_file_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="no such file"):
         read_order_log(tmp_path / "none.csv")
+
+
+# --------------------------------------------------------------------------- the round trip
+@pytest.fixture(scope="module")
+def simulated_run(tmp_path_factory):
+    from sim.build import build_config
+    from sim.model import MarketModel
+    from sim.outputs import write_run
+
+    out = tmp_path_factory.mktemp("run")
+    model = MarketModel(build_config(seed=3, days=40, start_date="2025-03-01", population={"size": 800})).run()
+    write_run(model, out)
+    return out
+
+
+def test_a_simulated_orders_parquet_reads_back_as_an_order_log(simulated_run):
+    raw = pd.read_parquet(simulated_run / "orders.parquet")
+    assert list(raw.columns[:8]) == ["customer_id", "date", "amount", "product_id", "channel", "campaign",
+                                     "referrer_id", "refund"]
+    log = read_order_log(simulated_run / "orders.parquet")
+    assert log.first_date >= pd.Timestamp("2025-03-01") and log.last_date <= pd.Timestamp("2025-04-09")
+    assert len(log.orders) == len(raw) and log.customers == raw["customer_id"].nunique()
+
+
+def test_round_trip_targets_equal_the_models_own_daily_metrics(simulated_run):
+    metrics = pd.read_parquet(simulated_run / "metrics.parquet")
+    d = daily(read_order_log(simulated_run / "orders.parquet").orders, "2025-03-01", "2025-04-10")
+    assert metrics["orders"].sum() > 100
+    np.testing.assert_array_equal(d["orders"], metrics["orders"])
+    np.testing.assert_array_equal(d["new_customers"], metrics["new_customers"])
+    np.testing.assert_array_equal(d["repeat_orders"], metrics["repeat_buyers"])
+    np.testing.assert_allclose(d["gmv"], metrics["gmv"], atol=1e-6)  # no campaign: nothing discounted
+    assert d["date"].tolist() == pd.to_datetime(metrics["date"]).tolist()
+
+
+def test_orders_without_start_date_have_no_dates_and_are_refused_as_a_log(tmp_path):
+    from sim.build import build_config
+    from sim.model import MarketModel
+    from sim.outputs import write_run
+
+    write_run(MarketModel(build_config(seed=1, days=5, population={"size": 200})).run(), tmp_path)
+    with pytest.raises(ConfigError, match="row 1 .*not a date"):
+        read_order_log(tmp_path / "orders.parquet")
