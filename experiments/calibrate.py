@@ -76,12 +76,14 @@ def run_command(argv: list[str]) -> int:
     own, overrides, preset = parse_args(argv)
     out = own.pop("out", None)
     data = own.pop("data")
-    settings_of(**own)  # bad keys refused before anything is read or written
-    log = read_order_log(data, own.get("columns"))
     from experiments.calibration.fit import base_market, holdout_date
+    from experiments.calibration.simulate import known_params
 
-    base_market(log, holdout_date(log, own.get("holdout_from")), own.get("sample", settings_of()["sample"]),
-                overrides, preset)  # the market's overrides checked before a folder is made
+    settings = settings_of(**own)  # bad keys refused before anything is read or written
+    log = read_order_log(data, settings["columns"])
+    holdout = holdout_date(log, settings["holdout_from"])
+    market = base_market(log, holdout, settings["sample"], overrides, preset)  # the market's overrides checked
+    known_params(settings["params"], market.base)
     if out:
         folder, created = claim_folder(out, finished=lambda p: (p / "report.html").exists(), overwrite=False)
     else:
@@ -89,7 +91,7 @@ def run_command(argv: list[str]) -> int:
     print(f"calibrate: {len(log.orders):,} orders of {log.customers:,} customers, {log.first_date.date()} to "
           f"{log.last_date.date()} -> {folder}/", file=sys.stderr, flush=True)
     try:
-        result = calibrate(log, out=folder, overrides=overrides, preset=preset, **own)
+        result = calibrate(log, out=folder, overrides=overrides, preset=preset, market=market, **own)
     except ConfigError:
         if created:
             remove_folder(folder)

@@ -143,11 +143,12 @@ def pilot_order_value(config) -> float:
 
 
 def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, overrides=(), preset=None,
-              bgnbd: bool = True, **keys) -> Calibration:
+              bgnbd: bool = True, market: Market | None = None, **keys) -> Calibration:
     """Calibrate the market to ``log`` and write the outputs into ``out``; ``keys`` are those
     of ``conf/calibrate.yaml`` (``holdout_from``, ``params``, ``evaluations``, ``seeds``,
     ``jobs``, ``sample``, ``draws``, ``level``, ``seed``, ``weights``, ``columns``...),
-    ``overrides`` Hydra overrides of the simulated market. Returns the :class:`Calibration`."""
+    ``overrides`` Hydra overrides of the simulated market (``market``: their
+    :func:`base_market`, when the caller has it). Returns the :class:`Calibration`."""
     from experiments.calibration import outputs
 
     t0 = time.perf_counter()
@@ -155,7 +156,7 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
     if not isinstance(log, OrderLog):
         log = read_order_log(log, s["columns"])
     holdout = holdout_date(log, s["holdout_from"])
-    market = base_market(log, holdout, s["sample"], overrides, preset)
+    market = market or base_market(log, holdout, s["sample"], overrides, preset)
     known_params(s["params"], market.base)
     observed_targets = targets(log.orders, market.start, holdout)
     weeks = int((holdout - market.start) / pd.Timedelta(days=1)) // 7

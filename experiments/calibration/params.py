@@ -27,8 +27,10 @@ class FreeParam:
         """θ at unit-cube coordinate ``u`` (clipped to [0, 1])."""
         u = min(max(float(u), 0.0), 1.0)
         if self.log:
-            return math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
-        return self.low + u * (self.high - self.low)
+            value = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            value = self.low + u * (self.high - self.low)
+        return min(max(value, self.low), self.high)
 
     def unit(self, value: float) -> float:
         if self.log:
