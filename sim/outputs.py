@@ -61,13 +61,15 @@ _ORDER_MONEY = {"value_cents": "value", "discount_cents": "discount", "commissio
                 "refund_cents": "refund"}
 
 
-def orders_frame(ledger, start_date: str | None = None, campaigns: tuple[str, ...] = ()) -> pd.DataFrame:
+def orders_frame(ledger, start_date: str | None = None, campaigns: tuple[str, ...] = (),
+                 product_ids: np.ndarray | None = None) -> pd.DataFrame:
     """Every order, one row each (``orders.parquet``), first in the order-log schema that
     ``python -m experiments.calibrate`` reads: ``customer_id`` (the consumer), ``date`` (day
     d is ``start_date`` + d − 1; null without ``start_date``), ``amount`` (yuan paid: value
     − discount), ``product_id``, ``channel`` (the sales channel's name in
     ``sim.config.RETURN_CHANNELS``), ``campaign`` (the key of the mechanism that created
-    the order, null for a solo order; ``campaigns`` are the keys in mechanism order),
+    the order, null for a solo order; ``campaigns`` are the keys in mechanism order;
+    ``product_id`` is the catalogue file's id where ``product_ids`` are given),
     ``referrer_id`` (null: not recorded) and ``refund`` (yuan paid back, 0 if kept); then
     the model's own ``day, merchant, quantity, value, discount, commission`` (yuan) and
     ``refund_day`` (-1 if kept)."""
@@ -86,7 +88,8 @@ def orders_frame(ledger, start_date: str | None = None, campaigns: tuple[str, ..
     names = np.array([None, *campaigns], dtype=object)
     log = pd.DataFrame({
         "customer_id": frame["consumer"], "date": np.asarray(date, dtype="datetime64[ns]"),
-        "amount": frame["value"] - frame["discount"], "product_id": frame["product"],
+        "amount": frame["value"] - frame["discount"],
+        "product_id": frame["product"] if product_ids is None else product_ids[frame["product"].to_numpy()],
         "channel": pd.Categorical.from_codes(frame["sales_channel"], categories=list(RETURN_CHANNELS)),
         "campaign": names[np.minimum(mechanism, len(names) - 1)] if len(frame) else np.array([], dtype=object),
         "referrer_id": pd.array([pd.NA] * len(frame), dtype="Int64"), "refund": frame["refund"]})
@@ -118,7 +121,7 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None, ord
     }
     if orders:
         paths["orders"] = write_parquet(orders_frame(model.ledger, model.config.start_date,
-                                                     tuple(m.key for m in model.mechanisms)),
+                                                     tuple(m.key for m in model.mechanisms), model.catalogue.product_ids),
                                         out / "orders.parquet")
     if model.mechanisms:
         paths["payments"] = write_parquet(model.payments.to_frame(), out / "payments.parquet")
