@@ -102,7 +102,9 @@ def run_command(argv: list[str]) -> int:
     if len(holdout):
         print("\nholdout errors (total; MAPE of the weekly cumulative curve)")
         for r in holdout.itertuples():
-            print(f"  {r.model:9} {r.metric:16} {r.total_error:+.1%}  {r.mape_weekly_cumulative:.1%}")
+            total = "n/a" if r.total_error != r.total_error else f"{r.total_error:+.1%}"  # NaN: nothing to compare
+            mape = "n/a" if r.mape_weekly_cumulative != r.mape_weekly_cumulative else f"{r.mape_weekly_cumulative:.1%}"
+            print(f"  {r.model:9} {r.metric:16} {total:>7}  {mape:>6}")
     for note in result.notes:
         print(f"note: {note}")
     print(f"\nfitted market: {result.paths['fitted']} (preset={result.paths['fitted']})")
