@@ -90,12 +90,17 @@ def run_command(argv: list[str]) -> int:
         folder, created = new_folder(RESULTS), True
     print(f"calibrate: {len(log.orders):,} orders of {log.customers:,} customers, {log.first_date.date()} to "
           f"{log.last_date.date()} -> {folder}/", file=sys.stderr, flush=True)
+    from experiments.calibration.fit import RunFailed
+
     try:
         result = calibrate(log, out=folder, overrides=overrides, preset=preset, market=market, **own)
     except ConfigError:
         if created:
             remove_folder(folder)
         raise
+    except RunFailed as err:
+        print(f"error: {err}; out={folder} runs it again", file=sys.stderr)
+        return 1
     print(result.intervals[["key", "estimate", "lower", "upper", "identified"]].to_string(index=False,
                                                                                          float_format="{:.4g}".format))
     holdout = result.errors[result.errors["period"] == "holdout"]

@@ -43,7 +43,8 @@ NOT_RUN = {
     r"^make mutate\b|\bmutmut\b": "mutation testing runs by hand, for minutes to hours (docs/testing.md)",
 }
 #: Commands that take minutes or start a server: ``make test-slow``.
-SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"scripts/anticipation\.py", r"benchmarks\.")
+SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"scripts/anticipation\.py", r"benchmarks\.",
+        r"cdnow")
 #: Large sizes made small for ``make test`` (the command's meaning is kept).
 SMALLER = [
     (r"population\.size=\d+", "population.size=600"), (r"\bdays=(\d+)", lambda m: f"days={min(int(m[1]), 40)}"),
@@ -55,6 +56,8 @@ SMALLER = [
 FIXTURES = {
     "my_edges.csv": "source,target\n" + "".join(f"{i},{(i * 7 + 1) % 300}\n{i},{(i + 1) % 300}\n" for i in range(300)),
     "my_market.yaml": "network: sbm\nplatform: jd\npopulation:\n  size: 3000\ndiffusion.weak_tie: 0.05\n",
+    "my_products.csv": "product_id,merchant,price,unit_cost,quality\n" + "".join(
+        f"sku-{k},shop-{k % 3},{19.9 + 10 * k:.2f},{8 + 5 * k:.2f},{0.5 + 0.04 * k:.2f}\n" for k in range(10)),
     # a shop's order export: 400 customers over 120 days from 2025-01-01, first orders spread over
     # the first 80 days, then a repeat every 9-37 days while the customer stays (docs/calibration.md)
     "my_orders.csv": "order_no,customer_id,date,amount\n" + "".join(

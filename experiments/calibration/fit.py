@@ -41,6 +41,11 @@ STEP = 0.1
 FLAT = 0.5
 
 
+class RunFailed(RuntimeError):
+    """A simulation of the calibration failed (its error is in ``out/runs/<job>/error.json``);
+    the same command with the same ``out`` runs it again."""
+
+
 def defaults() -> dict:
     """The keys of ``conf/calibrate.yaml`` (the one place their defaults live)."""
     import yaml
@@ -203,7 +208,7 @@ class _Fit:
         batch = run_many(jobs, self.runs, workers=self.s["jobs"], progress=False, write=False)
         bad = batch.runs[batch.runs["status"] != "ok"]
         if len(bad):
-            raise RuntimeError(f"run {bad['job'].iat[0]} failed: {bad['error'].iat[0]}")
+            raise RunFailed(f"run {bad['job'].iat[0]} failed: {bad['error'].iat[0]}")
 
     def _moments(self, jobs: list) -> np.ndarray:
         """Each job's moments (rows), counts scaled to the market."""
@@ -238,10 +243,10 @@ class _Fit:
                 jobs = [candidate_jobs(self.market, f"trial{t.number:04d}", v, self.seeds) for t, v in zip(trials, values)]
                 try:
                     self._run([j for js in jobs for j in js])
-                except RuntimeError as err:
+                except RunFailed:
                     for t in trials:
                         study.tell(t, state=optuna.trial.TrialState.FAIL)
-                    raise ConfigError("runs", str(self.runs), str(err)) from None
+                    raise
                 for t, js in zip(trials, jobs):
                     study.tell(t, distance(self._moments(js).mean(axis=0), self.observed.values, self.w))
                     bar.update(1)
