@@ -97,6 +97,20 @@ def orders_frame(ledger, start_date: str | None = None, campaigns: tuple[str, ..
     return pd.concat([log, own], axis=1)
 
 
+def retention_frame(model) -> pd.DataFrame:
+    """``retention.parquet``: the model's visit-based curve (``day_since, retention,
+    cohort_customers``) and beside it the purchase-based one an order log gives
+    (``purchase_retention``, ``purchase_cohort_customers``; :func:`sim.metrics.purchase_retention`)."""
+    from sim.metrics import purchase_retention
+
+    curve = model.metrics.cohorts.curve()
+    days = model.config.days
+    share, eligible = purchase_retention(model.ledger.column("consumer"), model.ledger.column("day") - 1, days)
+    curve["purchase_retention"] = share[: len(curve)]
+    curve["purchase_cohort_customers"] = eligible[: len(curve)]
+    return curve
+
+
 def write_run(model, out_dir: str | Path, extra_summary: dict | None = None, orders: bool = True) -> dict[str, Path]:
     """Write a finished model's outputs into ``out_dir``; returns the paths.
 
@@ -116,7 +130,7 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None, ord
         metrics.insert(1, "date", pd.to_datetime(dates(model.config.start_date, len(metrics))))
     paths = {
         "metrics": write_parquet(metrics, out / "metrics.parquet"),
-        "retention": write_parquet(model.metrics.cohorts.curve(), out / "retention.parquet"),
+        "retention": write_parquet(retention_frame(model), out / "retention.parquet"),
         "cohorts": write_parquet(model.metrics.cohorts.frame(), out / "cohorts.parquet"),
     }
     if orders:

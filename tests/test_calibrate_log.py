@@ -141,3 +141,14 @@ def test_orders_without_start_date_have_no_dates_and_are_refused_as_a_log(tmp_pa
     write_run(MarketModel(build_config(seed=1, days=5, population={"size": 200})).run(), tmp_path)
     with pytest.raises(ConfigError, match="row 1 .*not a date"):
         read_order_log(tmp_path / "orders.parquet")
+
+
+def test_the_models_purchase_based_curve_is_the_logs(simulated_run):
+    curve = pd.read_parquet(simulated_run / "retention.parquet")
+    t = targets(read_order_log(simulated_run / "orders.parquet").orders, "2025-03-01", "2025-04-10")
+    ret = t[t["target"] == "retention"]
+    assert {"retention", "purchase_retention", "purchase_cohort_customers"} <= set(curve.columns)
+    np.testing.assert_allclose(curve["purchase_retention"].to_numpy()[1:], ret["value"].to_numpy(), equal_nan=True)
+    assert curve["purchase_retention"].iat[0] == 1.0  # everyone buys on its first day
+    # a purchase is a visit: the purchase-based curve never exceeds the visit-based one
+    assert (curve["purchase_retention"].fillna(0) <= curve["retention"].fillna(0) + 1e-12).all()

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.metrics import purchase_retention
+
 #: The daily series, in the order of the table.
 DAILY = ("new_customers", "orders", "repeat_orders", "gmv", "aov", "active_customers")
 #: Days of history counted by ``active_customers``.
@@ -101,14 +103,9 @@ def purchase_days(orders: pd.DataFrame, start, end) -> pd.DataFrame:
 
 def retention(pairs: pd.DataFrame, n_days: int) -> pd.DataFrame:
     """``x`` = N (1..n_days-1), ``value`` = share of the eligible cohorts buying on day N
-    after their first purchase, ``n`` = the eligible customers."""
-    since = (pairs["day"] - pairs["first"]).to_numpy()
-    buyers = np.bincount(since[since > 0], minlength=n_days)[1:n_days]
-    cohort = np.bincount(pairs.loc[since == 0, "first"].to_numpy(), minlength=n_days)
-    eligible = np.cumsum(cohort)[n_days - 1 - np.arange(1, n_days)]  # cohorts with first + N <= n_days - 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = np.where(eligible > 0, buyers / np.maximum(eligible, 1), np.nan)
-    return pd.DataFrame({"x": np.arange(1, n_days, dtype=float), "value": value, "n": eligible.astype(float)})
+    after their first purchase, ``n`` = the eligible customers (:func:`sim.metrics.purchase_retention`)."""
+    share, eligible = purchase_retention(pairs["customer"].to_numpy(), pairs["day"].to_numpy(), n_days)
+    return pd.DataFrame({"x": np.arange(1, n_days, dtype=float), "value": share[1:], "n": eligible[1:].astype(float)})
 
 
 def purchases(pairs: pd.DataFrame) -> pd.DataFrame:
