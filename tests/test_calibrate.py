@@ -9,8 +9,8 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import PYTHON, REPO
+
 from experiments.calibration.fit import calibrate, error_table, settings_of
 from experiments.calibration.orderlog import read_order_log
 from experiments.calibration.params import FreeParam, parse_params

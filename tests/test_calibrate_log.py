@@ -3,14 +3,10 @@ hand-made logs whose answers are counted by hand."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REPO
 from experiments.calibration.orderlog import read_order_log
 from experiments.calibration.targets import active_customers, daily, targets
 from sim.errors import ConfigError

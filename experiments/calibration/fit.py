@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -230,7 +229,7 @@ class _Fit:
                     "observed": hash_of(self.observed.values), "market": hash_of(str(self.market.base.as_dict())),
                     "seeds": self.seeds, "weights": self.s["weights"]}
         study, _ = open_study(self.folder / "study.db", "calibration", settings, self.s["seed"])
-        done = lambda: [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]  # noqa: E731
+        done = lambda: [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
         from experiments.batch import cores
 
         batch = max(1, (self.s["jobs"] or cores()) // len(self.seeds) + 1)
@@ -301,7 +300,7 @@ class _Fit:
         self._run(point_jobs + draw_jobs)
         table = pd.DataFrame([{"draw": 0, "kind": "estimate", **self._values(u_hat)}]
                              + [{"draw": i + 1, "kind": "draw", **self._values(u)} for i, u in enumerate(draws)])
-        daily_of = lambda js: [run_daily(self.runs / j.name, self.market, self.market.scale(j.config)) for j in js]  # noqa: E731
+        daily_of = lambda js: [run_daily(self.runs / j.name, self.market, self.market.scale(j.config)) for j in js]
         return table, {"point": daily_of(point_jobs), "draws": daily_of(draw_jobs)}
 
 
@@ -376,8 +375,3 @@ def fitted_preset(market: Market, estimate: dict[str, float], overrides=()) -> d
         else:
             out[key] = float(value)
     return out
-
-
-def as_json(result: Calibration) -> str:
-    return json.dumps({"estimate": result.estimate, "notes": result.notes, "elapsed_s": round(result.elapsed, 1)},
-                      indent=2)

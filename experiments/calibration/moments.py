@@ -36,7 +36,7 @@ class Moments:
     group: np.ndarray
     label: np.ndarray
 
-    def scaled(self, factor: float) -> "Moments":
+    def scaled(self, factor: float) -> Moments:
         """Count groups x ``factor`` (a sample standing for a market ``factor`` times larger)."""
         count = np.isin(self.group, COUNTS)
         return Moments(np.where(count, self.values * factor, self.values), self.group, self.label)

@@ -53,7 +53,7 @@ class OrderLog:
     def customers(self) -> int:
         return int(self.orders["customer"].nunique())
 
-    def before(self, date) -> "OrderLog":
+    def before(self, date) -> OrderLog:
         """The orders dated before ``date`` (the calibration period)."""
         date = pd.Timestamp(date)
         return OrderLog(self.orders[self.orders["date"] < date].reset_index(drop=True),

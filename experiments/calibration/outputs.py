@@ -71,7 +71,8 @@ def render(result, settings: dict) -> str:
     first_holdout = holdout.min() if len(holdout) else result.forecast["date"].max()
     errors = result.errors.copy()
     for col in ("total_error", "mape_weekly_cumulative"):
-        errors[col] = errors[col].map(lambda v: "n/a" if pd.isna(v) else f"{v:+.1%}" if col == "total_error" else f"{v:.1%}")
+        errors[col] = errors[col].map(lambda v, signed=col == "total_error": "n/a" if pd.isna(v)
+                                      else f"{v:+.1%}" if signed else f"{v:.1%}")
     intervals = result.intervals[["key", "estimate", "lower", "upper", "low", "high", "identified"]]
     context = {
         "title": "Calibration to an order log", "settings": settings, "notes": result.notes,

@@ -7,8 +7,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.errors import ConfigError
 
 #: The key that is not a simulation key: potential customers, as a multiple of the customers
@@ -71,7 +69,3 @@ def _flat(spec, prefix: str = "") -> dict:
         else:
             out[f"{prefix}{key}"] = list(value) if isinstance(value, (list, tuple)) else value
     return out
-
-
-def values(params: list[FreeParam], u: np.ndarray) -> dict[str, float]:
-    return {p.key: p.value(x) for p, x in zip(params, u)}
