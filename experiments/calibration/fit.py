@@ -9,7 +9,8 @@
    runs in ``out/runs/``, so a killed calibration continues where it stopped;
 3. at the best candidate, the Jacobian of the moments by central differences (same seeds)
    and the asymptotic MSM covariance (Lee & Ingram 1991; McFadden 1989)
-   ``V = (GᵀWG)⁻¹ GᵀW (Ω/τ + Ω/S) W G (GᵀWG)⁻¹``, Ω the moments' covariance across seeds,
+   ``V = (GᵀWG)⁻¹ GᵀW (Ω_d/τ + Ω_s/S) W G (GᵀWG)⁻¹``, Ω_d the moments' covariance across
+   runs that draw the market and the dynamics anew, Ω_s across the seeds on the one market,
    τ real customers per simulated one, S the seeds;
 4. ``draws`` parameter sets from N(θ̂, V), one run each: the forecast bands.
 """
@@ -36,6 +37,8 @@ from sim.errors import ConfigError, check_at_least
 CONF = Path(__file__).resolve().parents[2] / "conf" / "calibrate.yaml"
 #: Unit-cube step of the Jacobian's central differences.
 STEP = 0.1
+#: Runs at the estimate with other markets and seeds, for the observed moments' covariance.
+OMEGA_RUNS = 6
 #: An interval wider than this share of the parameter's range (unit cube) is a flat profile.
 FLAT = 0.5
 
@@ -260,7 +263,10 @@ class _Fit:
 
         params = self.s["params"]
         centre = self._moments(candidate_jobs(self.market, f"trial{trial:04d}", self._values(u_hat), self.seeds))
-        cols, jobs = [], []
+        # the observed moments' noise: markets drawn anew as well as dynamics (the data's market is one draw)
+        markets = candidate_jobs(self.market, "omega", self._values(u_hat), range(max(OMEGA_RUNS, len(self.seeds))),
+                                 other_markets=True)
+        cols, jobs = [], [markets]
         for j, p in enumerate(params):
             lo, hi = max(u_hat[j] - STEP, 0.0), min(u_hat[j] + STEP, 1.0)
             pair = []
@@ -272,11 +278,12 @@ class _Fit:
             cols.append((pair, hi - lo))
         self._run([j for js in jobs for j in js])
         G = np.column_stack([(self._moments(hi).mean(0) - self._moments(lo).mean(0)) / h for (lo, hi), h in cols])
-        omega = np.diag(centre.var(axis=0, ddof=1))
+        omega_sim = np.diag(centre.var(axis=0, ddof=1))
+        omega_data = np.diag(self._moments(markets).var(axis=0, ddof=1))
         tau = self.market.scale(self.market.config(self._values(u_hat), 0))
         W = np.diag(self.w)
         bread = np.linalg.pinv(G.T @ W @ G)
-        cov = bread @ G.T @ W @ (omega / tau + omega / len(self.seeds)) @ W @ G @ bread
+        cov = bread @ G.T @ W @ (omega_data / tau + omega_sim / len(self.seeds)) @ W @ G @ bread
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
         z = float(norm.ppf(0.5 + self.s["level"] / 2))
         rows = []

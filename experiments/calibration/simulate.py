@@ -46,11 +46,14 @@ class Market:
                 set_key(data, key, value)
         return data
 
-    def config(self, values: dict[str, float], seed: int) -> SimConfig:
+    def config(self, values: dict[str, float], seed: int, market_seed: int | None = None) -> SimConfig:
+        """The candidate's config at dynamics ``seed`` (and another market's ``market_seed``)."""
         from sim.build import build_config
 
         data = self.data(values)
         data["seed"] = int(seed)
+        if market_seed is not None:
+            data["market_seed"] = int(market_seed)
         return build_config(data)
 
     def scale(self, config: SimConfig) -> float:
@@ -116,12 +119,14 @@ def run_daily(folder: Path, market: Market, scale: float) -> pd.DataFrame:
     return table
 
 
-def candidate_jobs(market: Market, prefix: str, values: dict[str, float], seeds, params: dict | None = None) -> list:
-    """One :class:`experiments.batch.Job` per seed (``<prefix>-seed<s>``), orders written."""
+def candidate_jobs(market: Market, prefix: str, values: dict[str, float], seeds, params: dict | None = None,
+                   other_markets: bool = False) -> list:
+    """One :class:`experiments.batch.Job` per seed (``<prefix>-seed<s>``), orders written;
+    ``other_markets``: each seed also draws its own market (``market_seed`` = 1 + seed)."""
     from experiments.batch import Job
 
-    return [Job(f"{prefix}-seed{s}", market.config(values, s), baseline=False, params={**(params or {}), "seed": s},
-                report=False, orders=True) for s in seeds]
+    return [Job(f"{prefix}-seed{s}", market.config(values, s, 1 + s if other_markets else None), baseline=False,
+                params={**(params or {}), "seed": s}, report=False, orders=True) for s in seeds]
 
 
 def known_params(params: list[FreeParam], config: SimConfig) -> None:
