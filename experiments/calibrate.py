@@ -74,6 +74,11 @@ def run_command(argv: list[str]) -> int:
     from experiments.calibration.orderlog import read_order_log
 
     own, overrides, preset = parse_args(argv)
+    try:
+        import optuna  # noqa: F401 - the optimiser, from the extra ``calibrate``
+    except ImportError:
+        raise ConfigError("experiments.calibrate", "optuna", "is not installed: "
+                          "pip install -e '.[calibrate]' (Optuna and pymc-marketing)") from None
     out = own.pop("out", None)
     data = own.pop("data")
     from experiments.calibration.fit import base_market, holdout_date
