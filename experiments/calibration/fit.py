@@ -12,8 +12,6 @@
    ``V = (GᵀWG)⁻¹ GᵀW (Ω_d/τ + Ω_s/S) W G (GᵀWG)⁻¹``, Ω_d the moments' covariance across
    runs that draw the market and the dynamics anew, Ω_s across the seeds on the one market,
    τ real customers per simulated one, S the seeds;
-   one Gauss-Newton step from there, −(GᵀWG)⁻¹GᵀW(s̄ − m), is run and kept (its intervals
-   computed anew) if it lowers the distance;
 4. ``draws`` parameter sets from N(θ̂, V), one run each: the forecast bands.
 """
 
@@ -179,17 +177,8 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
     best = history.loc[history["distance"].idxmin()]
     u_hat = np.array([p.unit(float(best[p.key])) for p in s["params"]])
     estimate = {p.key: float(best[p.key]) for p in s["params"]}
-    prefix, best_distance = f"trial{int(best['trial']):04d}", float(best["distance"])
-    intervals, cov, step = fit.intervals(u_hat, prefix)
-    refined = np.clip(u_hat + step, 0.0, 1.0)  # one Gauss-Newton step, kept if it lowers the distance
-    if np.max(np.abs(refined - u_hat)) > 1e-3:
-        refined_distance = fit.distance_at(refined, "refined")
-        history = pd.concat([history, pd.DataFrame([{"trial": -1, "distance": refined_distance,
-                                                     **fit.values_of(refined)}])], ignore_index=True)
-        if refined_distance < best_distance:
-            u_hat, prefix = refined, "refined"
-            estimate = fit.values_of(u_hat)
-            intervals, cov, _ = fit.intervals(u_hat, prefix)
+    prefix = f"trial{int(best['trial']):04d}"
+    intervals, cov = fit.intervals(u_hat, prefix)
     ensemble, runs = fit.ensemble(u_hat, cov, prefix)
     forecast = forecast_table(log, market, runs, s["level"])
     notes = [f"{r.key}: flat profile, not identified by this log (its interval spans more than half its range)"
@@ -232,13 +221,6 @@ class _Fit:
     def _values(self, u: np.ndarray) -> dict[str, float]:
         return {p.key: p.value(x) for p, x in zip(self.s["params"], u)}
 
-    values_of = _values
-
-    def distance_at(self, u: np.ndarray, prefix: str) -> float:
-        """The distance of the candidate at unit-cube point ``u`` (its runs named ``prefix``)."""
-        jobs = candidate_jobs(self.market, prefix, self._values(u), self.seeds)
-        self._run(jobs)
-        return distance(self._moments(jobs).mean(axis=0), self.observed.values, self.w)
 
     def optimise(self) -> pd.DataFrame:
         """Ask and tell until ``evaluations`` trials are complete; the history of trials."""
@@ -277,9 +259,9 @@ class _Fit:
         rows = [{"trial": t.number, "distance": t.value, **t.params} for t in done()]
         return pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
 
-    def intervals(self, u_hat: np.ndarray, prefix: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        """Asymptotic MSM intervals at ``u_hat`` (unit cube; its runs named ``prefix``), the
-        covariance ``V`` and the Gauss-Newton step −(GᵀWG)⁻¹GᵀW(s̄ − m) from there."""
+    def intervals(self, u_hat: np.ndarray, prefix: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """Asymptotic MSM intervals at ``u_hat`` (unit cube; its runs named ``prefix``) and the
+        covariance ``V``."""
         from scipy.stats import norm
 
         params = self.s["params"]
@@ -316,8 +298,7 @@ class _Fit:
                          "sd_unit": sd[j], "low": p.low, "high": p.high, "log": p.log,
                          "sensitivity": float(np.sqrt(G[:, j] @ W @ G[:, j])),
                          "identified": bool(hi_u - lo_u <= FLAT and np.isfinite(sd[j]))})
-        step = -bread @ G.T @ W @ (centre.mean(axis=0) - self.observed.values)
-        return pd.DataFrame(rows), cov, step
+        return pd.DataFrame(rows), cov
 
     def ensemble(self, u_hat: np.ndarray, cov: np.ndarray, prefix: str) -> tuple[pd.DataFrame, dict]:
         """``draws`` parameter sets from N(û, V) (clipped to the ranges), one run each with
