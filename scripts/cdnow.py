@@ -1,16 +1,15 @@
-"""The CDNOW order log (23,570 customers, January 1997 to June 1998) as an order-log CSV.
+"""The CDNOW order log (23,570 customers, January 1997 to June 1998), and its calibration.
 
 The full transaction log ships inside the ``lifetimes`` wheel on PyPI
 (``lifetimes/datasets/CDNOW_master.txt``: customer id, date YYYYMMDD, CDs, dollars). This
-downloads the wheel with pip (no install) and writes ``customer_id,date,amount``::
+downloads the wheel with pip (no install), writes ``OUT/orders.csv``
+(``customer_id,date,amount``), calibrates the market on the standard split (39 weeks,
+holdout from 1997-10-01) into ``OUT/fit/``, prints the holdout error table (markdown, for
+docs/calibration.md) and plots the holdout's cumulative repeat orders in
+``OUT/cdnow_holdout.png``::
 
-    python scripts/cdnow.py results/cdnow/orders.csv
-    python -m experiments.calibrate data=results/cdnow/orders.csv holdout_from=1997-10-01 out=results/cdnow/fit
-    python scripts/cdnow.py --report results/cdnow/fit docs/calibration/cdnow_holdout.png
-
-``--report FIT PNG`` prints the holdout error table of a calibration (markdown, for
-docs/calibration.md) and plots the weekly cumulative repeat orders of the holdout:
-actual, socialsim with its band, BG/NBD.
+    python scripts/cdnow.py results/cdnow jobs=2          # further key=value: experiments.calibrate's
+    python scripts/cdnow.py results/cdnow --log-only      # only the log
 """
 
 from __future__ import annotations
@@ -72,19 +71,30 @@ def report(fit: str, png: str) -> int:
     return 0
 
 
-def main(out: str) -> int:
+def write_log(folder: Path) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", WHEEL, "--no-deps", "--quiet", "-d", tmp], check=True)
         frame = cdnow_frame(next(Path(tmp).glob("*.whl")))
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = folder / "orders.csv"
+    folder.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False, date_format="%Y-%m-%d")
     print(f"{path}: {len(frame):,} orders of {frame['customer_id'].nunique():,} customers, "
           f"{frame['date'].min().date()} to {frame['date'].max().date()}")
-    return 0
+    return path
+
+
+def main(args: list[str]) -> int:
+    if args[:1] == ["--report"]:
+        return report(*args[1:3])
+    folder = Path(args[0] if args else "results/cdnow")
+    log = write_log(folder)
+    if "--log-only" in args:
+        return 0
+    from experiments.calibrate import main as calibrate
+
+    code = calibrate([f"data={log}", "holdout_from=1997-10-01", f"out={folder / 'fit'}", *args[1:]])
+    return code or report(str(folder / "fit"), str(folder / "cdnow_holdout.png"))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "--report":
-        sys.exit(report(*sys.argv[2:4]))
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "results/cdnow/orders.csv"))
+    sys.exit(main(sys.argv[1:]))

@@ -87,10 +87,10 @@ def test_cdnow_log_reads_with_its_known_size(tmp_path):
 
     from conftest import REPO
 
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "cdnow.py"), str(tmp_path / "cdnow.csv")],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "cdnow.py"), str(tmp_path), "--log-only"],
+                          capture_output=True, text=True, timeout=300, check=False)
     if proc.returncode:
         pytest.skip(f"CDNOW not reachable: {proc.stderr[-300:]}")
-    log = read_order_log(tmp_path / "cdnow.csv")
+    log = read_order_log(tmp_path / "orders.csv")
     assert log.customers == 23_570 and len(log.orders) == 69_659
     assert log.first_date == pd.Timestamp("1997-01-01") and log.last_date == pd.Timestamp("1998-06-30")
