@@ -53,7 +53,7 @@ JOB_OUTPUTS = (SUMMARY_FILE, "metrics.parquet", "retention.parquet", "cohorts.pa
                "payments.parquet", "cascades.parquet",
                CONFIG_FILE, ERROR_FILE, "report.md", "gmv.png", "adopters.png", "retention.png", "baseline")
 #: Config groups whose option is chosen on the command line (``network=sbm``).
-GROUPS = ("network", "platform", "campaign", "scenario")
+GROUPS = ("network", "catalogue", "platform", "campaign", "scenario")
 #: Keys that name no job: left out of sweep job folder names and of the job columns.
 NOT_IN_NAME = ("sweep_name", "report", "orders", "progress", "jobs", "out", "overwrite", "preset")
 
@@ -110,6 +110,10 @@ def register_configs() -> None:
     for kind in NETWORKS:
         cs.store(group="network", name=kind, node={"kind": kind}, package="network")
     cs.store(group="platform", name="generic", node={}, package="platform")
+    from sim.config import CATALOGUE_KINDS
+
+    for kind in CATALOGUE_KINDS:
+        cs.store(group="catalogue", name=kind, node={"kind": kind}, package="catalogue")
 
 
 class HydraContext:

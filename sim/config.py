@@ -26,6 +26,7 @@ from sim.network import NETWORK_KINDS
 DISTRIBUTIONS = ("constant", "beta", "lognormal", "normal")
 TRAFFIC_ALLOCATIONS = ("uniform", "quality", "popularity")
 LAWS = ("market", "bass")
+CATALOGUE_KINDS = ("generated", "file")
 #: The sales channels an order's return probability depends on, in precedence order: an order
 #: sold through several (a flash-sale item bought in a livestream) takes the last that applies.
 RETURN_CHANNELS = ("solo", "team", "flash_sale", "livestream")
@@ -286,6 +287,26 @@ class MarketConfig:
 
 
 @dataclass(unsafe_hash=True)
+class CatalogueConfig:
+    """Config group ``catalogue``: where the products come from.
+
+    ``generated`` draws ``market.merchants`` x ``market.products_per_merchant`` products
+    (prices from ``market.list_price``, costs ``market.unit_cost_share`` of them, quality from
+    ``market.quality``). ``file`` reads the merchant's own products from ``path`` (.csv or
+    .parquet: ``product_id, merchant, price, unit_cost`` in yuan, optional ``quality`` in
+    [0, 1], else drawn from ``market.quality``); its merchants are the market's
+    (``sim/catalogue.py``, :meth:`~sim.catalogue.Catalogue.load`)."""
+
+    kind: str = "generated"
+    path: str | None = None  # file: the products (.csv or .parquet)
+
+    def validate(self) -> None:
+        check_choice("catalogue.kind", self.kind, CATALOGUE_KINDS)
+        if self.kind == "file" and not self.path:
+            raise ConfigError("catalogue.path", self.path, "catalogue=file needs catalogue.path=<products .csv/.parquet>")
+
+
+@dataclass(unsafe_hash=True)
 class ReviewsConfig:
     """Config group ``reviews``: ratings and reviews per product, and where word of mouth
     and a buyer's own experience attach (``docs/model.md``, *Reviews and reputation*).
@@ -446,6 +467,7 @@ class SimConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
+    catalogue: CatalogueConfig = field(default_factory=CatalogueConfig)
     platform: PlatformConfig = field(default_factory=PlatformConfig)
     diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
     reviews: ReviewsConfig = field(default_factory=ReviewsConfig)
@@ -468,7 +490,7 @@ class SimConfig:
         elif any(v != 1.0 for v in self.market.weekday_visits):
             raise ConfigError("market.weekday_visits", list(self.market.weekday_visits),
                               "weekday effects need start_date=YYYY-MM-DD (the date of day 1)")
-        for group in (self.network, self.population, self.market, self.platform, self.diffusion, self.reviews,
+        for group in (self.network, self.population, self.market, self.catalogue, self.platform, self.diffusion, self.reviews,
                       self.scenario):
             group.validate()
         self.campaign.validate(self.days)

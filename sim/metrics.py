@@ -108,6 +108,28 @@ class CohortTable:
                              "cohort_size": self.size[f]})
 
 
+def purchase_retention(customer: np.ndarray, day: np.ndarray, days: int) -> tuple[np.ndarray, np.ndarray]:
+    """The purchase-based retention curve of orders by ``customer`` on ``day`` (0..days-1):
+    for N = 0..days-1, the share of the first-purchase cohorts buying again exactly N days
+    after their first purchase, pooled over the cohorts whose day N is observed (first + N
+    <= days - 1), and those cohorts' customers. (The model's own curve counts visits; this
+    one counts purchases, as an order log can.)"""
+    customer, day = np.asarray(customer, dtype=np.int64), np.asarray(day, dtype=np.int64)
+    if not len(customer):
+        return np.full(days, np.nan), np.zeros(days, dtype=np.int64)
+    first = np.full(customer.max() + 1, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, customer, day)
+    pairs = np.unique(customer * (days + 1) + day)  # one purchase day per (customer, day)
+    c, d = pairs // (days + 1), pairs % (days + 1)
+    since = d - first[c]
+    buyers = np.bincount(since, minlength=days)[:days]
+    cohort = np.bincount(first[np.unique(c)], minlength=days)[:days]
+    eligible = np.cumsum(cohort)[days - 1 - np.arange(days)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(eligible > 0, buyers / np.maximum(eligible, 1), np.nan)
+    return share, eligible
+
+
 class MetricsRecorder:
     """One row per day: flows counted during the day (:meth:`count`), stocks set when it
     closes (:meth:`close_day`); builds the daily frame. Campaign columns (float64, in

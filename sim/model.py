@@ -113,7 +113,9 @@ class MarketModel(mesa.Model):
         #: simulated consumers per real user: scales the keys stated for the real market
         self.scale = 1.0 if represents is None else self.n / represents
         self.consumers = Consumers(self.n, config.population, market["traits"], self.network, market["homophily"])
-        self.catalogue = Catalogue.generate(config.market, market["catalogue"])
+        self.catalogue = (Catalogue.load(config.catalogue.path, config.market, market["catalogue"])
+                          if config.catalogue.kind == "file" else Catalogue.generate(config.market, market["catalogue"]))
+        self.n_merchants = self.catalogue.merchants if config.catalogue.kind == "file" else config.market.merchants
         self.reference_price = self.catalogue.reference_price  # the market's, before the platform's price level
         if config.platform.price_level != 1.0:  # the platform's prices; unit costs stay
             cat = self.catalogue
@@ -126,7 +128,7 @@ class MarketModel(mesa.Model):
 
         self.platform = Platform(self, config.platform, self.catalogue.quality)
         self.merchants = [Merchant(self, m, np.flatnonzero(self.catalogue.merchant == m))
-                          for m in range(config.market.merchants)]
+                          for m in range(self.n_merchants)]
         self._build_kols()
         self.mechanisms = [cfg.mechanism(key, cfg, self, i) for i, (key, cfg) in enumerate(config.campaign.mechanisms)]
         self.mechanism = {m.key: m for m in self.mechanisms}
@@ -135,10 +137,10 @@ class MarketModel(mesa.Model):
         #: −ln(1 − β) of each tie (hearing through it): the weights word of mouth counts
         self.tie_weights = hearing.tie_weights(self.network.strength, d.strong_tie, d.weak_tie)
         #: friends promoting merchant m (state m + 1) or warning about it (M + m + 1), M merchants
-        self.talking_friends = FriendsInStates(self.network, 2 * config.market.merchants)
+        self.talking_friends = FriendsInStates(self.network, 2 * self.n_merchants)
         self.reviews = ProductReviews(self.catalogue.size, config.reviews, self.scale)
         self.rating_term = np.zeros(self.catalogue.size)  # each product's rating in purchase utility
-        self.merchant_days = MerchantDays(config.market.merchants)
+        self.merchant_days = MerchantDays(self.n_merchants)
         self.cascades: list[tuple[int, int, np.ndarray, np.ndarray]] = []  # (day, promoters among origins, sizes, depths)
         self._cascade_scratch: np.ndarray | None = None  # talking.cascades' per-consumer scratch, kept
         mk = config.market
@@ -287,14 +289,14 @@ class MarketModel(mesa.Model):
         c = self.consumers
         promoters, detractors = talking.talking(c.wom_until, c.wom_sign, self.day)
         self.talking_friends.set_states(talking.talking_states(promoters, detractors, c.wom_merchant,
-                                                               self.config.market.merchants))
+                                                               self.n_merchants))
         return promoters, detractors
 
     def friends_shares(self, who: np.ndarray, product: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The shares of the friends of consumers ``who`` promoting and warning today about
         ``product``: those talking about its merchant, and a share ``reviews.wom_spillover``
         of those talking about the others (the purchase's social proof)."""
-        merchants, spill = self.config.market.merchants, self.config.reviews.wom_spillover
+        merchants, spill = self.n_merchants, self.config.reviews.wom_spillover
         merchant, counts = self.catalogue.merchant[product], self.talking_friends.counts[who]
         rows = np.arange(len(who))
         promoting = reviewing.attached_share(counts[rows, merchant], counts[:, :merchants].sum(axis=1), spill)

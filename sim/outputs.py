@@ -61,18 +61,54 @@ _ORDER_MONEY = {"value_cents": "value", "discount_cents": "discount", "commissio
                 "refund_cents": "refund"}
 
 
-def orders_frame(ledger) -> pd.DataFrame:
-    """Every order, one row each (``orders.parquet``): ``day, consumer, product, merchant,
-    quantity, channel`` (0 solo, 1 + the mechanism's index), ``sales_channel`` (its name in
-    ``sim.config.RETURN_CHANNELS``), ``value, discount, commission, refund`` (yuan; refund 0
-    if kept) and ``refund_day`` (-1 if kept)."""
+def orders_frame(ledger, start_date: str | None = None, campaigns: tuple[str, ...] = (),
+                 product_ids: np.ndarray | None = None) -> pd.DataFrame:
+    """Every order, one row each (``orders.parquet``), first in the order-log schema that
+    ``python -m experiments.calibrate`` reads: ``customer_id`` (the consumer), ``date`` (day
+    d is ``start_date`` + d − 1; null without ``start_date``), ``amount`` (yuan paid: value
+    − discount), ``product_id``, ``channel`` (the sales channel's name in
+    ``sim.config.RETURN_CHANNELS``), ``campaign`` (the key of the mechanism that created
+    the order, null for a solo order; ``campaigns`` are the keys in mechanism order;
+    ``product_id`` is the catalogue file's id where ``product_ids`` are given),
+    ``referrer_id`` (null: not recorded) and ``refund`` (yuan paid back, 0 if kept); then
+    the model's own ``day, merchant, quantity, value, discount, commission`` (yuan) and
+    ``refund_day`` (-1 if kept)."""
     from sim.config import RETURN_CHANNELS
 
     frame = ledger.to_frame().drop(columns="merchant_revenue_cents")
-    frame["sales_channel"] = pd.Categorical.from_codes(frame["sales_channel"], categories=list(RETURN_CHANNELS))
     for cents in _ORDER_MONEY:
         frame[cents] = frame[cents] / 100
-    return frame.rename(columns=_ORDER_MONEY)
+    frame = frame.rename(columns=_ORDER_MONEY)
+    day = frame["day"].to_numpy()
+    if start_date is not None:
+        date = pd.Timestamp(start_date) + pd.to_timedelta(day.astype(np.int64) - 1, unit="D")
+    else:
+        date = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    mechanism = frame["channel"].to_numpy().astype(np.int64)
+    names = np.array([None, *campaigns], dtype=object)
+    log = pd.DataFrame({
+        "customer_id": frame["consumer"], "date": np.asarray(date, dtype="datetime64[ns]"),
+        "amount": frame["value"] - frame["discount"],
+        "product_id": frame["product"] if product_ids is None else product_ids[frame["product"].to_numpy()],
+        "channel": pd.Categorical.from_codes(frame["sales_channel"], categories=list(RETURN_CHANNELS)),
+        "campaign": names[np.minimum(mechanism, len(names) - 1)] if len(frame) else np.array([], dtype=object),
+        "referrer_id": pd.array([pd.NA] * len(frame), dtype="Int64"), "refund": frame["refund"]})
+    own = frame[["day", "merchant", "quantity", "value", "discount", "commission", "refund_day"]]
+    return pd.concat([log, own], axis=1)
+
+
+def retention_frame(model) -> pd.DataFrame:
+    """``retention.parquet``: the model's visit-based curve (``day_since, retention,
+    cohort_customers``) and beside it the purchase-based one an order log gives
+    (``purchase_retention``, ``purchase_cohort_customers``; :func:`sim.metrics.purchase_retention`)."""
+    from sim.metrics import purchase_retention
+
+    curve = model.metrics.cohorts.curve()
+    days = model.config.days
+    share, eligible = purchase_retention(model.ledger.column("consumer"), model.ledger.column("day") - 1, days)
+    curve["purchase_retention"] = share[: len(curve)]
+    curve["purchase_cohort_customers"] = eligible[: len(curve)]
+    return curve
 
 
 def write_run(model, out_dir: str | Path, extra_summary: dict | None = None, orders: bool = True) -> dict[str, Path]:
@@ -94,11 +130,13 @@ def write_run(model, out_dir: str | Path, extra_summary: dict | None = None, ord
         metrics.insert(1, "date", pd.to_datetime(dates(model.config.start_date, len(metrics))))
     paths = {
         "metrics": write_parquet(metrics, out / "metrics.parquet"),
-        "retention": write_parquet(model.metrics.cohorts.curve(), out / "retention.parquet"),
+        "retention": write_parquet(retention_frame(model), out / "retention.parquet"),
         "cohorts": write_parquet(model.metrics.cohorts.frame(), out / "cohorts.parquet"),
     }
     if orders:
-        paths["orders"] = write_parquet(orders_frame(model.ledger), out / "orders.parquet")
+        paths["orders"] = write_parquet(orders_frame(model.ledger, model.config.start_date,
+                                                     tuple(m.key for m in model.mechanisms), model.catalogue.product_ids),
+                                        out / "orders.parquet")
     if model.mechanisms:
         paths["payments"] = write_parquet(model.payments.to_frame(), out / "payments.parquet")
     paths["merchants"] = write_parquet(model.merchant_days.frame(), out / "merchants.parquet")

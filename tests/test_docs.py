@@ -17,6 +17,7 @@ tests/test_sweep_launchers.py). Servers and commands that take minutes run in
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shlex
@@ -42,17 +43,27 @@ NOT_RUN = {
     r"^make mutate\b|\bmutmut\b": "mutation testing runs by hand, for minutes to hours (docs/testing.md)",
 }
 #: Commands that take minutes or start a server: ``make test-slow``.
-SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"scripts/anticipation\.py", r"benchmarks\.")
+SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"scripts/anticipation\.py", r"benchmarks\.",
+        r"cdnow")
 #: Large sizes made small for ``make test`` (the command's meaning is kept).
 SMALLER = [
     (r"population\.size=\d+", "population.size=600"), (r"\bdays=(\d+)", lambda m: f"days={min(int(m[1]), 40)}"),
     (r"(seed=['\"]?)range\(\d+\)", r"\1range(2)"), (r"\bseeds=(\d+)", "seeds=2"), (r"--n \d+", "--n 2"),
     (r"--trials \d+", "--trials 3"), (r"--seeds \d+", "--seeds 1"),
+    (r"\bevaluations=\d+", "evaluations=3"), (r"\bsample=\d+", "sample=300"), (r"\bdraws=\d+", "draws=3"),
 ]
 #: Files the documented commands read.
 FIXTURES = {
     "my_edges.csv": "source,target\n" + "".join(f"{i},{(i * 7 + 1) % 300}\n{i},{(i + 1) % 300}\n" for i in range(300)),
     "my_market.yaml": "network: sbm\nplatform: jd\npopulation:\n  size: 3000\ndiffusion.weak_tie: 0.05\n",
+    "my_products.csv": "product_id,merchant,price,unit_cost,quality\n" + "".join(
+        f"sku-{k},shop-{k % 3},{19.9 + 10 * k:.2f},{8 + 5 * k:.2f},{0.5 + 0.04 * k:.2f}\n" for k in range(10)),
+    # a shop's order export: 400 customers over 120 days from 2025-01-01, first orders spread over
+    # the first 80 days, then a repeat every 9-37 days while the customer stays (docs/calibration.md)
+    "my_orders.csv": "order_no,customer_id,date,amount\n" + "".join(
+        f"{k},c{i:03d},{dt.date(2025, 1, 1) + dt.timedelta(days=d)},{30 + (i * 13 + k) % 70}.00\n"
+        for k, (i, d) in enumerate((i, d) for i in range(400) for d in range(i % 80, 120, 9 + i % 29)
+                                   if (d - i % 80) // (9 + i % 29) < 1 + i % 6)),
 }
 
 

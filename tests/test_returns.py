@@ -224,11 +224,12 @@ def test_orders_parquet_carries_each_orders_refund_in_yuan(with_returns, tmp_pat
     orders = pd.read_parquet(paths["orders"])
     led = with_returns.ledger.to_frame()
     assert len(orders) == with_returns.ledger.n_orders
-    assert list(orders.columns) == ["day", "consumer", "product", "merchant", "quantity", "channel",
-                                    "sales_channel", "value", "discount", "commission", "refund", "refund_day"]
+    assert list(orders.columns) == ["customer_id", "date", "amount", "product_id", "channel", "campaign",
+                                    "referrer_id", "refund", "day", "merchant", "quantity", "value", "discount",
+                                    "commission", "refund_day"]
     assert round(orders["refund"].sum() * 100) == with_returns.ledger.refunded["refund_cents"]
     np.testing.assert_array_equal(np.round(orders["refund"] * 100).astype(np.int64), led["refund_cents"])
-    assert set(orders["sales_channel"].astype(str)) == set(RETURN_CHANNELS)
+    assert set(orders["channel"].astype(str)) == set(RETURN_CHANNELS)
     assert "orders" not in write_run(with_returns, tmp_path / "none", orders=False)
     assert not (tmp_path / "none" / "orders.parquet").exists()
 

@@ -1,0 +1,389 @@
+"""The calibration: method of simulated moments, Optuna as optimiser, asymptotic intervals.
+
+:func:`calibrate` fits the free parameters of the market to an order log (``docs/calibration.md``):
+
+1. targets and moments of the log before ``holdout_from`` (:mod:`.targets`, :mod:`.moments`);
+2. ``evaluations`` candidates asked of Optuna's TPE sampler, each run at the same ``seeds``
+   (common random numbers; one market, ``market_seed`` 0) through the project's runner, the
+   distance of the seed-mean moments told back; the study lives in ``out/study.db`` and the
+   runs in ``out/runs/``, so a killed calibration continues where it stopped;
+3. at the best candidate, the Jacobian of the moments by central differences (same seeds)
+   and the asymptotic MSM covariance (Lee & Ingram 1991; McFadden 1989)
+   ``V = (GᵀWG)⁻¹ GᵀW (Ω_d/τ + Ω_s/S) W G (GᵀWG)⁻¹``, Ω_d the moments' covariance across
+   runs that draw the market and the dynamics anew, Ω_s across the seeds on the one market,
+   τ real customers per simulated one, S the seeds;
+4. ``draws`` parameter sets from N(θ̂, V), one run each: the forecast bands.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from experiments.calibration.moments import GROUPS, Moments, distance, moments, usable_retention_days, weights
+from experiments.calibration.orderlog import OrderLog, read_order_log
+from experiments.calibration.params import MARKET_SIZE, FreeParam, parse_params
+from experiments.calibration.simulate import (FORECAST_METRICS, Market, candidate_jobs, known_params, run_daily,
+                                              run_moments, scale_money)
+from experiments.calibration.targets import daily, targets
+from sim.errors import ConfigError, check_at_least
+
+CONF = Path(__file__).resolve().parents[2] / "conf" / "calibrate.yaml"
+#: Unit-cube step of the Jacobian's central differences.
+STEP = 0.1
+#: Runs at the estimate with other markets and seeds, for the observed moments' covariance.
+OMEGA_RUNS = 6
+#: An interval wider than this share of the parameter's range (unit cube) is a flat profile.
+FLAT = 0.5
+
+
+class RunFailed(RuntimeError):
+    """A simulation of the calibration failed (its error is in ``out/runs/<job>/error.json``);
+    the same command with the same ``out`` runs it again."""
+
+
+def defaults() -> dict:
+    """The keys of ``conf/calibrate.yaml`` (the one place their defaults live)."""
+    import yaml
+
+    return yaml.safe_load(CONF.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Calibration:
+    """A finished calibration: the estimate, its intervals, the forecast and the files."""
+
+    params: list[FreeParam]
+    estimate: dict[str, float]
+    intervals: pd.DataFrame  # key, estimate, lower, upper, sd_unit, low, high, identified
+    forecast: pd.DataFrame  # model, date, metric, actual, predicted, lower, upper, period
+    ensemble: pd.DataFrame  # draw, kind, one column per parameter
+    targets: pd.DataFrame
+    history: pd.DataFrame  # trial, distance, one column per parameter
+    fitted: dict  # the preset (fitted.yaml)
+    errors: pd.DataFrame  # model, metric, period, total_actual, total_predicted, total_error, mape_weekly_cumulative
+    folder: Path
+    paths: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+def settings_of(**given) -> dict:
+    """The calibration's keys: ``conf/calibrate.yaml`` with ``given`` on top, checked."""
+    known = defaults()
+    for key in given:
+        if key not in known:
+            import difflib
+
+            near = difflib.get_close_matches(key, list(known), n=1)
+            raise ConfigError(key, given[key], "unknown key of experiments.calibrate"
+                              + (f"; did you mean {near[0]}?" if near else "") + f" (known: {', '.join(known)})")
+    s = {**known, **{k: v for k, v in given.items()}}
+    if s["acquisition"] not in ("model", "observed"):
+        raise ConfigError("acquisition", s["acquisition"], "must be model or observed")
+    if s["acquisition"] == "observed":
+        raise ConfigError("acquisition", "observed", "replaying the observed first purchases is not built yet; "
+                                                    "use acquisition=model (docs/calibration.md)")
+    for key, least in (("evaluations", 1), ("seeds", 2), ("sample", 50), ("draws", 2)):
+        check_at_least(key, s[key], least)
+    if s["jobs"] is not None:
+        check_at_least("jobs", s["jobs"], 1)
+    if not 0 < float(s["level"]) < 1:
+        raise ConfigError("level", s["level"], "must be in (0, 1), e.g. 0.9")
+    s["params"] = parse_params(s["params"] if s["params"] else s["declared"])
+    for g in s["weights"]:
+        if g not in GROUPS:
+            raise ConfigError(f"weights.{g}", s["weights"][g], f"unknown target group; known: {', '.join(GROUPS)}")
+    return s
+
+
+def holdout_date(log: OrderLog, value) -> pd.Timestamp:
+    """The holdout's first day: ``value`` (inside the log), or the day after the last order."""
+    if value is None:
+        return log.last_date + pd.Timedelta(days=1)
+    try:
+        date = pd.Timestamp(str(value)).normalize()
+    except ValueError:
+        raise ConfigError("holdout_from", value, "must be a date YYYY-MM-DD") from None
+    if not log.first_date + pd.Timedelta(days=7) <= date <= log.last_date:
+        raise ConfigError("holdout_from", str(value), f"must be inside the log, a week or more after its first "
+                          f"order: {(log.first_date + pd.Timedelta(days=7)).date()} to {log.last_date.date()}")
+    return date
+
+
+def base_market(log: OrderLog, holdout: pd.Timestamp, sample: int, overrides=(), preset=None) -> Market:
+    """The base market: the log's dates, ``sample`` consumers, ``market_seed`` 0, and prices
+    and budgets scaled so that its order value is the log's (:func:`pilot_order_value`)."""
+    from experiments.batch import compose
+    from sim.build import build_config
+
+    end = log.last_date + pd.Timedelta(days=1)
+    days = int((end - log.first_date) / pd.Timedelta(days=1))
+    config = compose([f"population.size={sample}", "market_seed=0", *overrides,
+                      f"start_date={log.first_date.date().isoformat()}", f"days={days}"], preset).config
+    calib = log.orders[log.orders["date"] < holdout]
+    aov = float(calib["amount"].sum() / max(len(calib), 1))
+    factor = aov / pilot_order_value(config)
+    data = config.as_dict()
+    scale_money(data, factor)
+    return Market(build_config(data), int(calib["customer"].nunique()), log.first_date, holdout, end, factor)
+
+
+def pilot_order_value(config) -> float:
+    """The mean order value (yuan paid) of one run of ``config`` (seed 0). Purchase utility
+    depends on prices relative to the reference price and on cost against budget, so scaling
+    prices and budgets by f scales the order value by f and leaves the choices alone."""
+    from sim.model import MarketModel
+
+    model = MarketModel(config.replace(seed=0)).run()
+    frame = model.ledger.to_frame()
+    if not len(frame):
+        raise ConfigError("market", "base", "the base market sells nothing in the log's period; "
+                                            "check the market overrides")
+    return float((frame["value_cents"] - frame["discount_cents"]).sum() / 100 / len(frame))
+
+
+def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, overrides=(), preset=None,
+              bgnbd: bool = True, market: Market | None = None, **keys) -> Calibration:
+    """Calibrate the market to ``log`` and write the outputs into ``out``; ``keys`` are those
+    of ``conf/calibrate.yaml`` (``holdout_from``, ``params``, ``evaluations``, ``seeds``,
+    ``jobs``, ``sample``, ``draws``, ``level``, ``seed``, ``weights``, ``columns``...),
+    ``overrides`` Hydra overrides of the simulated market (``market``: their
+    :func:`base_market`, when the caller has it). Returns the :class:`Calibration`."""
+    from experiments.calibration import outputs
+
+    t0 = time.perf_counter()
+    s = settings_of(**keys)
+    if not isinstance(log, OrderLog):
+        log = read_order_log(log, s["columns"])
+    holdout = holdout_date(log, s["holdout_from"])
+    market = market or base_market(log, holdout, s["sample"], overrides, preset)
+    known_params(s["params"], market.base)
+    observed_targets = targets(log.orders, market.start, holdout)
+    weeks = int((holdout - market.start) / pd.Timedelta(days=1)) // 7
+    rdays = usable_retention_days(observed_targets)
+    observed = moments(observed_targets, weeks, rdays)
+    w = weights(observed, s["weights"])
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    fit = _Fit(market, s, observed, w, weeks, rdays, folder)
+    history = fit.optimise()
+    best = history.loc[history["distance"].idxmin()]
+    u_hat = np.array([p.unit(float(best[p.key])) for p in s["params"]])
+    estimate = {p.key: float(best[p.key]) for p in s["params"]}
+    prefix = f"trial{int(best['trial']):04d}"
+    intervals, cov = fit.intervals(u_hat, prefix)
+    ensemble, runs = fit.ensemble(u_hat, cov, prefix)
+    forecast = forecast_table(log, market, runs, s["level"])
+    notes = [f"{r.key}: flat profile, not identified by this log (its interval spans more than half its range)"
+             for r in intervals.itertuples() if not r.identified]
+    if bgnbd and holdout <= log.last_date:
+        from experiments.calibration.bgnbd import bgnbd_forecast
+
+        try:
+            forecast = pd.concat([forecast, bgnbd_forecast(log, market.start, holdout, market.end)], ignore_index=True)
+        except ImportError as err:
+            notes.append(f"BG/NBD baseline left out: {err} (pip install socialsim[calibrate])")
+    result = Calibration(s["params"], estimate, intervals, forecast, ensemble, observed_targets, history,
+                         fitted_preset(market, estimate, overrides), error_table(forecast), folder, notes=notes)
+    result.elapsed = time.perf_counter() - t0
+    result.paths = outputs.write(result, s)
+    return result
+
+
+class _Fit:
+    """The runs of one calibration (its folder, its seeds, its moments)."""
+
+    def __init__(self, market: Market, s: dict, observed: Moments, w: np.ndarray, weeks: int, rdays, folder: Path):
+        self.market, self.s, self.observed, self.w, self.weeks, self.rdays = market, s, observed, w, weeks, rdays
+        self.folder, self.runs = folder, folder / "runs"
+        self.seeds = list(range(s["seeds"]))
+
+    def _run(self, jobs: list) -> None:
+        from experiments.batch import run_many
+
+        batch = run_many(jobs, self.runs, workers=self.s["jobs"], progress=False, write=False)
+        bad = batch.runs[batch.runs["status"] != "ok"]
+        if len(bad):
+            raise RunFailed(f"run {bad['job'].iat[0]} failed: {bad['error'].iat[0]}")
+
+    def _moments(self, jobs: list) -> np.ndarray:
+        """Each job's moments (rows), counts scaled to the market."""
+        return np.array([run_moments(self.runs / j.name, self.market, self.market.scale(j.config), self.weeks,
+                                     self.rdays).values for j in jobs])
+
+    def _values(self, u: np.ndarray) -> dict[str, float]:
+        return {p.key: p.value(x) for p, x in zip(self.s["params"], u)}
+
+
+    def optimise(self) -> pd.DataFrame:
+        """Ask and tell until ``evaluations`` trials are complete; the history of trials."""
+        import optuna
+        from tqdm.auto import tqdm
+
+        from experiments.optimize import open_study
+
+        params = self.s["params"]
+        settings = {"params": [[p.key, p.low, p.high, p.log] for p in params], "direction": "minimize",
+                    "observed": hash_of(self.observed.values), "market": hash_of(str(self.market.base.as_dict())),
+                    "seeds": self.seeds, "weights": self.s["weights"]}
+        study, _ = open_study(self.folder / "study.db", "calibration", settings, self.s["seed"])
+        done = lambda: [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+        from experiments.batch import cores
+
+        batch = max(1, (self.s["jobs"] or cores()) // len(self.seeds) + 1)
+        bar = tqdm(total=self.s["evaluations"], initial=min(len(done()), self.s["evaluations"]), desc="calibrate",
+                   unit="candidate", file=sys.stderr, disable=not self.s["progress"], dynamic_ncols=True)
+        try:
+            while (left := self.s["evaluations"] - len(done())) > 0:
+                trials = [study.ask() for _ in range(min(batch, left))]
+                values = [{p.key: t.suggest_float(p.key, p.low, p.high, log=p.log) for p in params} for t in trials]
+                jobs = [candidate_jobs(self.market, f"trial{t.number:04d}", v, self.seeds) for t, v in zip(trials, values)]
+                try:
+                    self._run([j for js in jobs for j in js])
+                except RunFailed:
+                    for t in trials:
+                        study.tell(t, state=optuna.trial.TrialState.FAIL)
+                    raise
+                for t, js in zip(trials, jobs):
+                    study.tell(t, distance(self._moments(js).mean(axis=0), self.observed.values, self.w))
+                    bar.update(1)
+        finally:
+            bar.close()
+        rows = [{"trial": t.number, "distance": t.value, **t.params} for t in done()]
+        return pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
+
+    def intervals(self, u_hat: np.ndarray, prefix: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """Asymptotic MSM intervals at ``u_hat`` (unit cube; its runs named ``prefix``) and the
+        covariance ``V``."""
+        from scipy.stats import norm
+
+        params = self.s["params"]
+        point = candidate_jobs(self.market, prefix, self._values(u_hat), self.seeds)
+        self._run(point)
+        centre = self._moments(point)
+        # the observed moments' noise: markets drawn anew as well as dynamics (the data's market is one draw)
+        markets = candidate_jobs(self.market, f"{prefix}-omega", self._values(u_hat),
+                                 range(max(OMEGA_RUNS, len(self.seeds))), other_markets=True)
+        cols, jobs = [], [markets]
+        for j, p in enumerate(params):
+            lo, hi = max(u_hat[j] - STEP, 0.0), min(u_hat[j] + STEP, 1.0)
+            pair = []
+            for side, u in (("lo", lo), ("hi", hi)):
+                v = u_hat.copy()
+                v[j] = u
+                pair.append(candidate_jobs(self.market, f"{prefix}-jacobian-{j}-{side}", self._values(v), self.seeds))
+            jobs += pair
+            cols.append((pair, hi - lo))
+        self._run([j for js in jobs for j in js])
+        G = np.column_stack([(self._moments(hi).mean(0) - self._moments(lo).mean(0)) / h for (lo, hi), h in cols])
+        omega_sim = np.diag(centre.var(axis=0, ddof=1))
+        omega_data = np.diag(self._moments(markets).var(axis=0, ddof=1))
+        tau = self.market.scale(self.market.config(self._values(u_hat), 0))
+        W = np.diag(self.w)
+        bread = np.linalg.pinv(G.T @ W @ G)
+        cov = bread @ G.T @ W @ (omega_data / tau + omega_sim / len(self.seeds)) @ W @ G @ bread
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+        z = float(norm.ppf(0.5 + self.s["level"] / 2))
+        rows = []
+        for j, p in enumerate(params):
+            lo_u, hi_u = max(u_hat[j] - z * sd[j], 0.0), min(u_hat[j] + z * sd[j], 1.0)
+            rows.append({"key": p.key, "estimate": p.value(u_hat[j]), "lower": p.value(lo_u), "upper": p.value(hi_u),
+                         "sd_unit": sd[j], "low": p.low, "high": p.high, "log": p.log,
+                         "sensitivity": float(np.sqrt(G[:, j] @ W @ G[:, j])),
+                         "identified": bool(hi_u - lo_u <= FLAT and np.isfinite(sd[j]))})
+        return pd.DataFrame(rows), cov
+
+    def ensemble(self, u_hat: np.ndarray, cov: np.ndarray, prefix: str) -> tuple[pd.DataFrame, dict]:
+        """``draws`` parameter sets from N(û, V) (clipped to the ranges), one run each with
+        its own seed; the table and ``{"point": [daily...], "draws": [daily...]}``."""
+        rng = np.random.default_rng([self.s["seed"], 13])  # the draws of the ensemble, not of the market
+        draws = rng.multivariate_normal(u_hat, cov, size=self.s["draws"], method="eigh", check_valid="ignore")
+        draws = np.clip(draws, 0.0, 1.0)
+        point_jobs = candidate_jobs(self.market, prefix, self._values(u_hat), self.seeds)
+        draw_jobs = [candidate_jobs(self.market, f"draw{i:03d}", self._values(u), [len(self.seeds) + i])[0]
+                     for i, u in enumerate(draws)]
+        self._run(point_jobs + draw_jobs)
+        table = pd.DataFrame([{"draw": 0, "kind": "estimate", **self._values(u_hat)}]
+                             + [{"draw": i + 1, "kind": "draw", **self._values(u)} for i, u in enumerate(draws)])
+        daily_of = lambda js: [run_daily(self.runs / j.name, self.market, self.market.scale(j.config)) for j in js]
+        return table, {"point": daily_of(point_jobs), "draws": daily_of(draw_jobs)}
+
+
+def hash_of(value) -> str:
+    import hashlib
+
+    data = value.tobytes() if isinstance(value, np.ndarray) else str(value).encode()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def forecast_table(log: OrderLog, market: Market, runs: dict, level: float) -> pd.DataFrame:
+    """``model, date, metric, actual, predicted, lower, upper, period`` of socialsim: the
+    mean of the estimate's seeds, and the ensemble's ``level`` quantiles."""
+    actual = daily(log.orders, market.start, market.end)
+    period = np.where(actual["date"] < market.holdout, "calibration", "holdout")
+    parts = []
+    for metric in FORECAST_METRICS:
+        point = np.mean([r[metric].to_numpy(float) for r in runs["point"]], axis=0)
+        spread = np.array([r[metric].to_numpy(float) for r in runs["draws"] + runs["point"]])
+        lower, upper = np.quantile(spread, [(1 - level) / 2, (1 + level) / 2], axis=0)
+        parts.append(pd.DataFrame({"model": "socialsim", "date": actual["date"], "metric": metric,
+                                   "actual": actual[metric].astype(float), "predicted": point,
+                                   "lower": lower, "upper": upper, "period": period}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def error_table(forecast: pd.DataFrame) -> pd.DataFrame:
+    """Per model, metric and period: totals, the total's relative error, and the mean absolute
+    percentage error of the weekly cumulative curve (weeks from the period's first day)."""
+    rows = []
+    for (model, metric, period), part in forecast.groupby(["model", "metric", "period"], sort=False):
+        part = part.sort_values("date")
+        a, p = part["actual"].to_numpy(float), part["predicted"].to_numpy(float)
+        week_ends = np.arange(6, len(part), 7)
+        if metric == "active_customers":  # a stock: weekly values, not cumulative sums
+            ca, cp = a[week_ends], p[week_ends]
+            total_a, total_p = float(a.mean()), float(p.mean())
+        else:
+            ca, cp = np.cumsum(a)[week_ends], np.cumsum(p)[week_ends]
+            total_a, total_p = float(a.sum()), float(p.sum())
+        keep = ca > 0
+        rows.append({"model": model, "metric": metric, "period": period, "total_actual": total_a,
+                     "total_predicted": total_p,
+                     "total_error": (total_p - total_a) / total_a if total_a else math.nan,
+                     "mape_weekly_cumulative": float(np.mean(np.abs(cp[keep] - ca[keep]) / ca[keep])) if keep.any()
+                     else math.nan})
+    return pd.DataFrame(rows)
+
+
+def fitted_preset(market: Market, estimate: dict[str, float], overrides=()) -> dict:
+    """``fitted.yaml``: the overrides that make the fitted market (loaded by ``preset=PATH``):
+    the log's dates, the sample and its ``market_seed``, the money scale, the estimates."""
+    base = market.base
+    out: dict = {"start_date": base.start_date, "days": base.days, "market_seed": base.market_seed_value,
+                 "population.size": base.population.size}
+    for group, key in (("market", "list_price"), ("population", "budget")):
+        dist = getattr(getattr(base, group), key)
+        for f in ("value", "median", "mean", "low", "high"):
+            v = getattr(dist, f)
+            default = getattr(type(dist)(), f)
+            if v != default and math.isfinite(v):
+                out[f"{group}.{key}.{f}"] = float(v)
+    for o in overrides:
+        key, _, value = str(o).partition("=")
+        if key not in out and key not in ("start_date", "days"):
+            import yaml
+
+            out[key] = yaml.safe_load(value) if value else value
+    for key, value in estimate.items():
+        if key == MARKET_SIZE:
+            out["population.represents"] = round(float(value) * market.customers, 1)
+        else:
+            out[key] = float(value)
+    return out

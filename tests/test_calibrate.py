@@ -1,0 +1,145 @@
+"""python -m experiments.calibrate: the command's refusals (exit 2, nothing written), a tiny
+calibration's outputs and their schema, the fitted market as a preset, resuming, the
+intervals' algebra. Parameter recovery and the real log: tests/test_calibrate_slow.py."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import PYTHON, REPO
+
+from experiments.calibration.fit import calibrate, error_table, settings_of
+from experiments.calibration.orderlog import read_order_log
+from experiments.calibration.params import FreeParam, parse_params
+from sim.errors import ConfigError
+
+TINY = dict(evaluations=3, seeds=2, sample=200, draws=3, jobs=1, progress=False)
+PARAMS = {"market.churn_hazard": [0.002, 0.1, "log"], "market_size": [0.8, 3.0]}
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory):
+    """A simulated shop's order log: 600 consumers, 70 days from 2025-01-01."""
+    from sim.build import build_config
+    from sim.model import MarketModel
+    from sim.outputs import write_run
+
+    out = tmp_path_factory.mktemp("shop")
+    write_run(MarketModel(build_config(seed=5, days=70, start_date="2025-01-01", population={"size": 600})).run(), out)
+    return out / "orders.parquet"
+
+
+@pytest.fixture(scope="module")
+def fit(shop, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fit")
+    return calibrate(shop, out=out, holdout_from="2025-02-19", params=PARAMS, bgnbd=False, **TINY)
+
+
+def calibrate_cli(*args, cwd):
+    return subprocess.run([PYTHON, "-m", "experiments.calibrate", *args], cwd=cwd, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=600)
+
+
+def test_outputs_and_their_schema(fit):
+    for name in ("targets.parquet", "forecast.parquet", "params.parquet", "fitted.yaml", "report.html",
+                 "intervals.csv", "errors.csv"):
+        assert (fit.folder / name).exists(), name
+    f = pd.read_parquet(fit.folder / "forecast.parquet")
+    assert list(f.columns) == ["model", "date", "metric", "actual", "predicted", "lower", "upper", "period"]
+    assert set(f["metric"]) == {"new_customers", "orders", "repeat_orders", "gmv", "active_customers"}
+    assert set(f["period"]) == {"calibration", "holdout"} and set(f["model"]) == {"socialsim"}
+    assert (f.loc[f["period"] == "holdout", "date"] >= pd.Timestamp("2025-02-19")).all()
+    assert (f["lower"] <= f["upper"]).all()
+    assert len(f) == 5 * 70
+    p = pd.read_parquet(fit.folder / "params.parquet")
+    assert len(p) == 1 + TINY["draws"] and set(PARAMS) <= set(p.columns)
+    for r in fit.intervals.itertuples():
+        assert r.low <= r.lower <= r.estimate <= r.upper <= r.high
+    t = pd.read_parquet(fit.folder / "targets.parquet")
+    assert t["date"].max() < pd.Timestamp("2025-02-19")  # the targets see nothing of the holdout
+    assert "<img" in (fit.folder / "report.html").read_text()
+
+
+def test_the_actuals_are_the_logs_daily_series(fit, shop):
+    f = pd.read_parquet(fit.folder / "forecast.parquet")
+    raw = pd.read_parquet(shop)
+    orders = f[f["metric"] == "orders"]
+    assert orders["actual"].sum() == len(raw)
+    assert f.loc[f["metric"] == "new_customers", "actual"].sum() == raw["customer_id"].nunique()
+
+
+def test_fitted_yaml_is_a_preset_of_the_fitted_market(fit):
+    from experiments.batch import compose
+
+    config = compose([], preset=fit.folder / "fitted.yaml").config
+    assert config.start_date == "2025-01-01" and config.days == 70 and config.market_seed == 0
+    assert config.market.churn_hazard == pytest.approx(fit.estimate["market.churn_hazard"])
+    assert config.population.represents == pytest.approx(fit.estimate["market_size"] * fit.fitted["population.represents"]
+                                                         / fit.estimate["market_size"])
+
+
+def test_a_second_call_resumes_without_running_again(fit, shop):
+    before = {p: p.stat().st_mtime_ns for p in (fit.folder / "runs").glob("*/summary.json")}
+    again = calibrate(shop, out=fit.folder, holdout_from="2025-02-19", params=PARAMS, bgnbd=False, **TINY)
+    after = {p: p.stat().st_mtime_ns for p in (fit.folder / "runs").glob("*/summary.json")}
+    assert before == after  # every run found finished
+    assert again.estimate == fit.estimate
+
+
+def test_error_table_counts_totals_and_weekly_cumulative_mape():
+    dates = pd.date_range("2025-01-01", periods=14)
+    f = pd.DataFrame({"model": "m", "date": dates, "metric": "orders", "actual": 1.0, "predicted": 2.0,
+                      "lower": np.nan, "upper": np.nan, "period": "holdout"})
+    row = error_table(f).iloc[0]
+    assert row["total_actual"] == 14 and row["total_error"] == 1.0 and row["mape_weekly_cumulative"] == 1.0
+
+
+def test_free_parameters_map_the_unit_cube_both_ways():
+    p = FreeParam("x", 0.001, 0.1, log=True)
+    assert p.value(0) == pytest.approx(0.001) and p.value(1) == pytest.approx(0.1) and p.value(0.5) == pytest.approx(0.01)
+    assert p.unit(p.value(0.3)) == pytest.approx(0.3)
+    assert parse_params({"market": {"churn_hazard": [0.1, 0.2]}})[0].key == "market.churn_hazard"
+
+
+@pytest.mark.parametrize("keys, key", [
+    ({"params": {"market.churn_hazard": [0.2, 0.1]}}, "params.market.churn_hazard"),
+    ({"params": {"market.churn_hazard": [0, 0.1, "log"]}}, "params.market.churn_hazard"),
+    ({"seeds": 1}, "seeds"),
+    ({"acquisition": "magic"}, "acquisition"),
+    ({"evaluatons": 3}, "evaluatons"),
+    ({"weights": {"gmvv": 1}}, "weights.gmvv"),
+])
+def test_bad_settings_are_refused(keys, key):
+    with pytest.raises(ConfigError) as err:
+        settings_of(**keys)
+    assert err.value.key == key and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["holdout_from=2030-01-01"], "holdout_from='2030-01-01': must be inside the log"),
+    (["holdout_from=2025-01-03"], "must be inside the log"),
+    (["columns.amount=price"], "columns.amount='price': no column 'price'"),
+    (["params={market.nope: [0, 1]}"], "params.market.nope"),
+    (["population.sise=5"], "population.sise"),
+])
+def test_command_refuses_bad_input_in_one_line_and_writes_nothing(shop, tmp_path, args, words):
+    proc = calibrate_cli(f"data={shop}", f"out={tmp_path / 'fit'}", *args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert words in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "fit").exists() and not (tmp_path / "results").exists()
+
+
+def test_command_refuses_a_bad_log_and_a_missing_data_key(tmp_path):
+    (tmp_path / "o.csv").write_text("customer_id,date,amount\na,2025-01-01,10\nb,2025-01-02,-5\n")
+    proc = calibrate_cli(f"data={tmp_path / 'o.csv'}", cwd=tmp_path)
+    assert proc.returncode == 2 and "row 2" in proc.stderr and "amount" in proc.stderr
+    assert calibrate_cli(cwd=tmp_path).returncode == 2
+    assert not (tmp_path / "results").exists()
+
+
+def test_the_log_reader_serves_the_command_and_the_function(shop):
+    log = read_order_log(shop)
+    assert log.first_date == pd.Timestamp("2025-01-01")
