@@ -174,6 +174,8 @@ def test_observed_acquisition_replays_the_logs_first_purchases(observed_fit, sho
     assert sorted(arrivals) == sorted(first) and config.population.size == len(first)
     assert config.population.represents is None  # one simulated consumer per customer
     assert list(observed_fit.intervals["key"]) == ["market.churn_hazard"]
+    assert any(f"the {int(hold['actual'].sum())} customers first seen in the holdout are out of scope" in n
+               for n in observed_fit.notes)
 
 
 def test_observed_acquisition_frees_only_what_follows_the_first_purchase():

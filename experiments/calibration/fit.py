@@ -209,6 +209,12 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
     forecast = forecast_table(log, market, runs, s["level"])
     notes = [f"{r.key}: flat profile, not identified by this log (its interval spans more than half its range)"
              for r in intervals.itertuples() if not r.identified]
+    if market.observed:
+        later = int(log.customers - market.customers)
+        notes.append(f"acquisition=observed: the first purchases of the {market.customers:,} customers seen before "
+                     f"the holdout are replayed (new customers matched by construction, left out of the distance)"
+                     + (f"; the {later:,} customers first seen in the holdout are out of scope (not forecast)"
+                        if later else ""))
     if bgnbd and holdout <= log.last_date:
         from experiments.calibration.bgnbd import bgnbd_forecast
 
