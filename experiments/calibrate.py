@@ -26,7 +26,7 @@ from pathlib import Path
 from experiments.cli import UsageError, claim_folder, command, new_folder, remove_folder
 from sim.errors import ConfigError
 
-USAGE = ("usage: python -m experiments.calibrate data=LOG [holdout_from=YYYY-MM-DD] [acquisition=model] "
+USAGE = ("usage: python -m experiments.calibrate data=LOG [holdout_from=YYYY-MM-DD] [acquisition=model|observed] "
          "[params={key: [low, high]}] [evaluations=N] [seeds=K] [jobs=J] [out=DIR] [columns.NAME=COLUMN] "
          "[preset=FILE] [market overrides ...]")
 RESULTS = Path("results/calibrate")
@@ -87,7 +87,8 @@ def run_command(argv: list[str]) -> int:
     settings = settings_of(**own)  # bad keys refused before anything is read or written
     log = read_order_log(data, settings["columns"])
     holdout = holdout_date(log, settings["holdout_from"])
-    market = base_market(log, holdout, settings["sample"], overrides, preset)  # the market's overrides checked
+    market = base_market(log, holdout, settings["sample"], overrides, preset,  # the market's overrides checked
+                         settings["acquisition"])
     known_params(settings["params"], market.base)
     if out:
         folder, created = claim_folder(out, finished=lambda p: (p / "report.html").exists(), overwrite=False)

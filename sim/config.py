@@ -166,6 +166,11 @@ class PopulationConfig:
     # stock — are scaled by size / represents, and KOL tiers count real followers.
     represents: float | None = None
     homophily: float = 0.5  # how alike friends' traits are, [0, 1): 0 independent traits
+    # Observed acquisition (null: the model acquires): a .csv or .parquet file of one integer
+    # column, consumer i's first-purchase day (day 1 = the first simulated day), one row per
+    # consumer. Consumer i stays outside the market until that day, then hears, visits and
+    # buys for sure; nobody else ever becomes aware (sim/arrivals.py, docs/model.md).
+    arrivals: str | None = None
 
     def validate(self) -> None:
         check_at_least("population.size", self.size, 2)
@@ -173,6 +178,9 @@ class PopulationConfig:
             check_positive("population.represents", self.represents)
         if not 0.0 <= self.homophily < 1.0:
             raise ConfigError("population.homophily", self.homophily, "must be in [0, 1): 0 = independent traits")
+        if self.arrivals is not None and not str(self.arrivals).strip():
+            raise ConfigError("population.arrivals", self.arrivals, "must be a .csv or .parquet file of first-purchase "
+                                                                    "days, or null")
         for name in ("price_sensitivity", "quality_expectation", "trust_friends", "trust_kol",
                      "trust_ads", "sharing_propensity", "budget"):
             getattr(self, name).validate(f"population.{name}")
@@ -494,6 +502,9 @@ class SimConfig:
                       self.scenario):
             group.validate()
         self.campaign.validate(self.days)
+        if self.population.arrivals is not None and self.scenario.law != "market":
+            raise ConfigError("population.arrivals", self.population.arrivals,
+                              f"observed arrivals need scenario.law=market (not {self.scenario.law})")
         self._check_social_features()
         return self
 

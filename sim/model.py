@@ -32,6 +32,7 @@ from agents.merchant import Merchant
 from agents.platform import Platform
 from scenarios.registry import daily_columns
 from sim import calendar
+from sim.arrivals import load_arrivals
 from sim.catalogue import Catalogue
 from sim.config import RETURN_CHANNELS, SimConfig
 from sim.ledger import OrderLedger, PaymentLedger
@@ -146,6 +147,9 @@ class MarketModel(mesa.Model):
         mk = config.market
         self.customer_visit = visiting.customer_visit_curve(mk.customer_visit_floor, mk.customer_visit_peak,
                                                             mk.visit_decay_days, config.days)
+        #: each consumer's observed first-purchase day (``population.arrivals``), or None: the model acquires
+        self.arrival_day = (load_arrivals(config.population.arrivals, self.n) if config.population.arrivals
+                            else None)
         self.n_aware = self.n_adopters = self.n_churned = 0
         self._spent_yesterday = 0
         self._adopter_friends: np.ndarray | None = None  # Bass law: friends who bought
@@ -251,11 +255,18 @@ class MarketModel(mesa.Model):
     def make_aware(self, idx: np.ndarray, source: np.ndarray | int) -> np.ndarray:
         """Consumers ``idx`` hear of the market today from ``source``; returns those newly aware."""
         idx = np.unique(np.asarray(idx))
-        new = idx[~self.consumers.aware[idx]]
+        new = idx[~self.consumers.aware[idx]] if self.arrival_day is None else idx[:0]
         self._make_aware(new, source)
         return new
 
     def _make_aware(self, idx: np.ndarray, source: np.ndarray | int) -> None:
+        """Consumers ``idx`` (unaware) hear of the market today. With observed arrivals nobody
+        hears but the day's arrivals (:meth:`_arrive`): the call does nothing."""
+        if self.arrival_day is not None:
+            return
+        self._set_aware(idx, source)
+
+    def _set_aware(self, idx: np.ndarray, source: np.ndarray | int) -> None:
         c = self.consumers
         c.aware[idx] = True
         c.aware_day[idx] = self.day
@@ -310,17 +321,28 @@ class MarketModel(mesa.Model):
         reposted (``agents.hearing``, ``agents.talking.cascades``). A consumer who reshared a
         post has seen it: it is aware from today, heard from friends."""
         c, d = self.consumers, self.config.diffusion
+        if self.arrival_day is not None:
+            self._arrive()
         promoters, warners = self._word_of_mouth_shares()
         spreading = promoters | warners
         reshared = self._reshares(promoters)
         spreading[reshared] = True
-        candidates = np.flatnonzero(~c.aware)
-        exposure = self.network.weighted_count(spreading, self.tie_weights, candidates)
-        p_i = hearing.broadcast_hazard(d.innovation, self.config.platform.traffic_multiplier, c.ads_factor[candidates])
-        q_i = hearing.word_of_mouth_hazard(exposure, c.friends_factor[candidates])
-        new, from_ads = hearing.hear(self.uniforms("awareness")[candidates], p_i, q_i)
-        self._make_aware(candidates[new], np.where(from_ads[new], SOURCE_ADS, SOURCE_FRIENDS))
+        if self.arrival_day is None:  # observed arrivals: nobody hears from broadcast or friends
+            candidates = np.flatnonzero(~c.aware)
+            exposure = self.network.weighted_count(spreading, self.tie_weights, candidates)
+            p_i = hearing.broadcast_hazard(d.innovation, self.config.platform.traffic_multiplier,
+                                           c.ads_factor[candidates])
+            q_i = hearing.word_of_mouth_hazard(exposure, c.friends_factor[candidates])
+            new, from_ads = hearing.hear(self.uniforms("awareness")[candidates], p_i, q_i)
+            self._make_aware(candidates[new], np.where(from_ads[new], SOURCE_ADS, SOURCE_FRIENDS))
         self._make_aware(np.unique(reshared[~c.aware[reshared]]), SOURCE_FRIENDS)  # who reshared a post saw it
+
+    def _arrive(self) -> None:
+        """Observed arrivals (``population.arrivals``): today's arrivals enter the market, aware
+        from today (source ads: the merchant's own traffic), so they visit today (a forced
+        visit) and buy for sure (:meth:`_phase_purchases`)."""
+        today = np.flatnonzero(self.arrival_day == self.day)
+        self._set_aware(today, SOURCE_ADS)
 
     def _reshares(self, promoters: np.ndarray) -> np.ndarray:
         """Today's cascades: posts by the promoters whose word of mouth starts today, and
@@ -416,6 +438,8 @@ class MarketModel(mesa.Model):
         self.hook("adjust_offer", offer)
         self._apply_wallet(offer)
         u = self.uniforms("purchase")[who]
+        if self.arrival_day is not None:  # observed arrivals: today's arrivals buy for sure (probability 1)
+            u = np.where(self.arrival_day[who] == self.day, -1.0, u)
         decide = lambda mask: u[mask] < self.purchase_probability(  # noqa: E731
             who[mask], offer.product[mask], offer.unit_paid_yuan()[mask], offer.utility_shift[mask],
             offer.quantity[mask])

@@ -38,6 +38,15 @@ def fit(shop, tmp_path_factory):
     return calibrate(shop, out=out, holdout_from="2025-02-19", params=PARAMS, bgnbd=False, **TINY)
 
 
+@pytest.fixture(scope="module")
+def observed_fit(shop, tmp_path_factory):
+    """acquisition=observed on the shop: one simulated consumer per customer seen before the holdout."""
+    out = tmp_path_factory.mktemp("observed")
+    return calibrate(shop, out=out, holdout_from="2025-02-19", acquisition="observed",
+                     params={"market.churn_hazard": PARAMS["market.churn_hazard"]}, bgnbd=False,
+                     **{**TINY, "sample": 5000})
+
+
 def calibrate_cli(*args, cwd):
     return subprocess.run([PYTHON, "-m", "experiments.calibrate", *args], cwd=cwd, capture_output=True, text=True,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}, timeout=600)
@@ -143,3 +152,58 @@ def test_command_refuses_a_bad_log_and_a_missing_data_key(tmp_path):
 def test_the_log_reader_serves_the_command_and_the_function(shop):
     log = read_order_log(shop)
     assert log.first_date == pd.Timestamp("2025-01-01")
+
+
+def test_observed_acquisition_replays_the_logs_first_purchases(observed_fit, shop):
+    """Every simulated run buys the log's new customers on their days: the forecast's new
+    customers are the log's in the calibration period, exactly, and none in the holdout."""
+    from experiments.batch import compose
+
+    f = observed_fit.forecast
+    new = f[f["metric"] == "new_customers"]
+    calib, hold = new[new["period"] == "calibration"], new[new["period"] == "holdout"]
+    assert calib["actual"].sum() > 100
+    for col in ("predicted", "lower", "upper"):
+        assert calib[col].tolist() == calib["actual"].tolist(), col
+    assert (hold["predicted"] == 0).all() and hold["actual"].sum() > 0  # the holdout's newcomers: out of scope
+    raw = pd.read_parquet(shop)
+    raw = raw[raw["date"] < pd.Timestamp("2025-02-19")]
+    first = (raw.groupby("customer_id")["date"].min() - pd.Timestamp("2025-01-01")).dt.days + 1
+    config = compose([], preset=observed_fit.folder / "fitted.yaml").config
+    arrivals = pd.read_parquet(config.population.arrivals).iloc[:, 0]
+    assert sorted(arrivals) == sorted(first) and config.population.size == len(first)
+    assert config.population.represents is None  # one simulated consumer per customer
+    assert list(observed_fit.intervals["key"]) == ["market.churn_hazard"]
+    assert any(f"the {int(hold['actual'].sum())} customers first seen in the holdout are out of scope" in n
+               for n in observed_fit.notes)
+
+
+def test_observed_acquisition_frees_only_what_follows_the_first_purchase():
+    declared = [p.key for p in settings_of()["params"]]
+    observed = [p.key for p in settings_of(acquisition="observed")["params"]]
+    assert observed == [k for k in declared if k not in ("diffusion.innovation", "market_size")]
+    assert {"market.churn_hazard", "market.base_utility", "market.customer_visit_peak"} <= set(observed)
+    for key in ("market_size", "diffusion.imitation", "market.prospect_visit_prob"):
+        with pytest.raises(ConfigError) as err:
+            settings_of(acquisition="observed", params={key: [0.1, 0.5]})
+        assert err.value.key == f"params.{key}" and "acquisition=observed" in str(err.value)
+
+
+def test_a_sample_of_the_customers_keeps_each_days_arrivals_in_proportion():
+    from experiments.calibration.simulate import sampled_arrivals
+
+    firsts = np.repeat([0, 1, 2, 5], [400, 200, 300, 100])  # days since the log's first, 1,000 customers
+    assert np.array_equal(sampled_arrivals(firsts[::-1], 2000), np.sort(firsts) + 1)  # all of them, day 1 first
+    days = sampled_arrivals(firsts, 100)
+    assert np.bincount(days).tolist() == [0, 40, 20, 30, 0, 0, 10]
+
+
+def test_a_sampled_observed_market_stands_for_the_customers(shop):
+    from experiments.calibration.fit import base_market
+
+    log = read_order_log(shop)
+    holdout = pd.Timestamp("2025-02-19")
+    market = base_market(log, holdout, 100, acquisition="observed")
+    assert market.base.population.size == 100 and len(market.arrivals) == 100
+    assert market.base.population.represents == market.customers > 100
+    assert market.scale(market.base) == pytest.approx(market.customers / 100)

@@ -28,10 +28,10 @@ import pandas as pd
 
 from experiments.calibration.moments import GROUPS, Moments, distance, moments, usable_retention_days, weights
 from experiments.calibration.orderlog import OrderLog, read_order_log
-from experiments.calibration.params import MARKET_SIZE, FreeParam, parse_params
+from experiments.calibration.params import MARKET_SIZE, FreeParam, parse_params, unused_when_observed
 from experiments.calibration.simulate import (FORECAST_METRICS, Market, candidate_jobs, known_params, run_daily,
-                                              run_moments, scale_money)
-from experiments.calibration.targets import daily, targets
+                                              run_moments, sampled_arrivals, scale_money)
+from experiments.calibration.targets import daily, first_days, targets
 from sim.errors import ConfigError, check_at_least
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "calibrate.yaml"
@@ -87,16 +87,22 @@ def settings_of(**given) -> dict:
     s = {**known, **{k: v for k, v in given.items()}}
     if s["acquisition"] not in ("model", "observed"):
         raise ConfigError("acquisition", s["acquisition"], "must be model or observed")
-    if s["acquisition"] == "observed":
-        raise ConfigError("acquisition", "observed", "replaying the observed first purchases is not built yet; "
-                                                    "use acquisition=model (docs/calibration.md)")
     for key, least in (("evaluations", 1), ("seeds", 2), ("sample", 50), ("draws", 2)):
         check_at_least(key, s[key], least)
     if s["jobs"] is not None:
         check_at_least("jobs", s["jobs"], 1)
     if not 0 < float(s["level"]) < 1:
         raise ConfigError("level", s["level"], "must be in (0, 1), e.g. 0.9")
+    declared = not s["params"]
     s["params"] = parse_params(s["params"] if s["params"] else s["declared"])
+    if s["acquisition"] == "observed":
+        if declared:  # the declared set less what observed acquisition does not use
+            s["params"] = [p for p in s["params"] if not unused_when_observed(p.key)]
+        for p in s["params"]:
+            if unused_when_observed(p.key):
+                raise ConfigError(f"params.{p.key}", [p.low, p.high], "not used with acquisition=observed (the "
+                                  "log's first purchases are replayed: no market size, awareness or prospects); "
+                                  "drop it or use acquisition=model")
     for g in s["weights"]:
         if g not in GROUPS:
             raise ConfigError(f"weights.{g}", s["weights"][g], f"unknown target group; known: {', '.join(GROUPS)}")
@@ -117,22 +123,40 @@ def holdout_date(log: OrderLog, value) -> pd.Timestamp:
     return date
 
 
-def base_market(log: OrderLog, holdout: pd.Timestamp, sample: int, overrides=(), preset=None) -> Market:
+def base_market(log: OrderLog, holdout: pd.Timestamp, sample: int, overrides=(), preset=None,
+                acquisition: str = "model") -> Market:
     """The base market: the log's dates, ``sample`` consumers, ``market_seed`` 0, and prices
-    and budgets scaled so that its order value is the log's (:func:`pilot_order_value`)."""
+    and budgets scaled so that its order value is the log's (:func:`pilot_order_value`).
+    ``acquisition=observed``: one consumer per customer seen before ``holdout`` (or a
+    systematic sample of ``sample`` of them, ``population.represents`` the customers), each
+    arriving on its first purchase day (:func:`~.simulate.sampled_arrivals`)."""
+    import tempfile
+
     from experiments.batch import compose
+    from sim.arrivals import write_arrivals
     from sim.build import build_config
 
     end = log.last_date + pd.Timedelta(days=1)
     days = int((end - log.first_date) / pd.Timedelta(days=1))
-    config = compose([f"population.size={sample}", "market_seed=0", *overrides,
-                      f"start_date={log.first_date.date().isoformat()}", f"days={days}"], preset).config
     calib = log.orders[log.orders["date"] < holdout]
+    customers = int(calib["customer"].nunique())
+    arrivals, size = None, [f"population.size={sample}"]
+    if acquisition == "observed":
+        firsts = first_days(calib, log.first_date)
+        arrivals = sampled_arrivals(firsts[np.unique(calib["customer"].to_numpy(np.int64))], sample)
+        size = [f"population.size={len(arrivals)}"] + ([f"population.represents={customers}"]
+                                                       if len(arrivals) < customers else [])
+    config = compose([*size, "market_seed=0", *overrides,
+                      f"start_date={log.first_date.date().isoformat()}", f"days={days}"], preset).config
     aov = float(calib["amount"].sum() / max(len(calib), 1))
-    factor = aov / pilot_order_value(config)
+    with tempfile.TemporaryDirectory() as tmp:  # the pilot reads the arrivals; the calibration's own copy is in out/
+        pilot = config if arrivals is None else build_config({**config.as_dict(), "population": {
+            **config.as_dict()["population"], "arrivals": str(write_arrivals(Path(tmp) / "arrivals.parquet",
+                                                                             arrivals))}})
+        factor = aov / pilot_order_value(pilot)
     data = config.as_dict()
     scale_money(data, factor)
-    return Market(build_config(data), int(calib["customer"].nunique()), log.first_date, holdout, end, factor)
+    return Market(build_config(data), customers, log.first_date, holdout, end, factor, arrivals)
 
 
 def pilot_order_value(config) -> float:
@@ -163,15 +187,17 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
     if not isinstance(log, OrderLog):
         log = read_order_log(log, s["columns"])
     holdout = holdout_date(log, s["holdout_from"])
-    market = market or base_market(log, holdout, s["sample"], overrides, preset)
+    market = market or base_market(log, holdout, s["sample"], overrides, preset, s["acquisition"])
     known_params(s["params"], market.base)
     observed_targets = targets(log.orders, market.start, holdout)
     weeks = int((holdout - market.start) / pd.Timedelta(days=1)) // 7
     rdays = usable_retention_days(observed_targets)
     observed = moments(observed_targets, weeks, rdays)
-    w = weights(observed, s["weights"])
+    # observed acquisition matches the new customers by construction: they leave the distance
+    w = weights(observed, {**s["weights"], **({"new_customers": 0.0} if market.observed else {})})
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
+    market.place_arrivals(folder)
     fit = _Fit(market, s, observed, w, weeks, rdays, folder)
     history = fit.optimise()
     best = history.loc[history["distance"].idxmin()]
@@ -183,6 +209,12 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
     forecast = forecast_table(log, market, runs, s["level"])
     notes = [f"{r.key}: flat profile, not identified by this log (its interval spans more than half its range)"
              for r in intervals.itertuples() if not r.identified]
+    if market.observed:
+        later = int(log.customers - market.customers)
+        notes.append(f"acquisition=observed: the first purchases of the {market.customers:,} customers seen before "
+                     f"the holdout are replayed (new customers matched by construction, left out of the distance)"
+                     + (f"; the {later:,} customers first seen in the holdout are out of scope (not forecast)"
+                        if later else ""))
     if bgnbd and holdout <= log.last_date:
         from experiments.calibration.bgnbd import bgnbd_forecast
 
@@ -232,7 +264,8 @@ class _Fit:
         params = self.s["params"]
         settings = {"params": [[p.key, p.low, p.high, p.log] for p in params], "direction": "minimize",
                     "observed": hash_of(self.observed.values), "market": hash_of(str(self.market.base.as_dict())),
-                    "seeds": self.seeds, "weights": self.s["weights"]}
+                    "seeds": self.seeds, "weights": self.s["weights"],
+                    **({"arrivals": hash_of(self.market.arrivals)} if self.market.observed else {})}
         study, _ = open_study(self.folder / "study.db", "calibration", settings, self.s["seed"])
         done = lambda: [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
         from experiments.batch import cores
@@ -368,6 +401,10 @@ def fitted_preset(market: Market, estimate: dict[str, float], overrides=()) -> d
     base = market.base
     out: dict = {"start_date": base.start_date, "days": base.days, "market_seed": base.market_seed_value,
                  "population.size": base.population.size}
+    if market.observed:  # the replayed first purchases and the customers they stand for
+        out["population.arrivals"] = str(market.arrivals_path)
+        if base.population.represents is not None:
+            out["population.represents"] = float(base.population.represents)
     for group, key in (("market", "list_price"), ("population", "budget")):
         dist = getattr(getattr(base, group), key)
         for f in ("value", "median", "mean", "low", "high"):

@@ -14,6 +14,13 @@ from sim.errors import ConfigError
 MARKET_SIZE = "market_size"
 
 
+def unused_when_observed(key: str) -> bool:
+    """A key that ``acquisition=observed`` does not use: the market size (the customers seen
+    are the market), awareness and diffusion (nobody hears; the arrivals are the log's) and
+    the prospects' visit rate (every consumer in the market is a customer from its first day)."""
+    return key == MARKET_SIZE or key.startswith("diffusion.") or key == "market.prospect_visit_prob"
+
+
 @dataclass(frozen=True)
 class FreeParam:
     key: str

@@ -12,6 +12,7 @@ import pandas as pd
 
 from experiments.calibration.moments import Moments, moments
 from experiments.calibration.params import MARKET_SIZE, FreeParam
+from sim.arrivals import write_arrivals
 from experiments.calibration.targets import daily, targets
 from sim.config import SimConfig
 from sim.errors import ConfigError
@@ -27,7 +28,10 @@ class Market:
     ``base``: the validated config (dates of the log, the sample size, ``market_seed``),
     its money already scaled to the log's order value; ``customers``: customers seen before
     the holdout (the unit of ``market_size``); ``start``, ``holdout``, ``end``: the log's
-    first day, the holdout's first day, the day after its last."""
+    first day, the holdout's first day, the day after its last. ``arrivals``
+    (``acquisition=observed``): each simulated consumer's first-purchase day (day 1 = ``start``),
+    set on every candidate as ``population.arrivals`` once :meth:`place_arrivals` has written
+    them into the calibration's folder."""
 
     base: SimConfig
     customers: int
@@ -35,10 +39,26 @@ class Market:
     holdout: pd.Timestamp
     end: pd.Timestamp
     price_factor: float = 1.0
+    arrivals: np.ndarray | None = None
+    arrivals_path: Path | None = None
+
+    @property
+    def observed(self) -> bool:
+        """Acquisition replays the log's first purchases (``acquisition=observed``)."""
+        return self.arrivals is not None
+
+    def place_arrivals(self, folder: Path) -> None:
+        """Write the arrivals as ``folder/arrivals.parquet``, the file every candidate reads."""
+        if self.observed:
+            self.arrivals_path = write_arrivals(Path(folder).resolve() / "arrivals.parquet", self.arrivals)
 
     def data(self, values: dict[str, float]) -> dict:
         """The plain config data of a candidate: ``values`` set on the base market."""
         data = copy.deepcopy(self.base.as_dict())
+        if self.observed:
+            if self.arrivals_path is None:
+                raise RuntimeError("Market.place_arrivals(folder) first: the candidates read the arrivals' file")
+            data["population"]["arrivals"] = str(self.arrivals_path)
         for key, value in values.items():
             if key == MARKET_SIZE:
                 data["population"]["represents"] = float(value) * self.customers
@@ -60,6 +80,18 @@ class Market:
         """Real customers per simulated consumer: ``represents / size`` (1 if unset)."""
         rep = config.population.represents
         return 1.0 if rep is None else rep / config.population.size
+
+
+def sampled_arrivals(first_days: np.ndarray, sample: int) -> np.ndarray:
+    """The first-purchase days (day 1 = the log's first day) of the simulated consumers of
+    ``acquisition=observed``: every customer's (``first_days``, 0 = the log's first day) if
+    ``sample`` covers them, else a systematic sample of ``sample`` of them in order of first
+    purchase (the k-th of every ``len / sample``), so that each day's arrivals are the log's
+    divided by the scale factor, up to rounding; no draw."""
+    days = np.sort(np.asarray(first_days, dtype=np.int64)) + 1
+    if sample >= len(days):
+        return days
+    return days[((np.arange(sample) + 0.5) * len(days) / sample).astype(np.int64)]
 
 
 def set_key(data: dict, key: str, value) -> None:
