@@ -494,7 +494,9 @@ def _now() -> str:
 
 
 def clear_outputs(folder: Path) -> None:
-    """Remove a job's outputs (``summary.json`` first), so a folder never mixes two runs."""
+    """Remove a job's outputs (``summary.json`` first), so a folder never mixes two runs, and
+    the temporary files of a writer killed mid-write (``.<name>.<pid>.tmp``,
+    ``sim.outputs.atomic_write``): the job's folder is written by one process at a time."""
     import shutil
 
     for name in JOB_OUTPUTS:
@@ -503,6 +505,8 @@ def clear_outputs(folder: Path) -> None:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+    for stale in folder.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def execute(job: Job, folder: str | Path, *, progress: bool = False, raise_errors: bool = False) -> dict:

@@ -182,6 +182,24 @@ def test_a_killed_sweep_resumes_and_collects_every_job_once(tmp_path):
     assert len(daily) == 6 * 90 and daily.groupby("job").size().eq(90).all()
 
 
+def test_a_job_run_again_removes_the_temporary_files_of_a_writer_killed_mid_write(tmp_path):
+    """``atomic_write`` leaves ``.<name>.<pid>.tmp`` behind when its process is killed while
+    writing; the job's next run clears them with the old outputs (no half-written files)."""
+    from experiments.batch import Job, compose, execute
+
+    folder = tmp_path / "seed=1"
+    folder.mkdir()
+    stale = [folder / ".metrics.parquet.4242.tmp", folder / ".summary.json.4242.tmp"]
+    for path in stale:
+        path.write_bytes(b"half")
+    keep = folder / "notes.txt"
+    keep.write_text("the user's own file")
+    run = compose(["population.size=300", "days=5", "seed=1"])
+    assert execute(Job("seed=1", run.config, params={"seed": 1}), folder)["status"] == "ok"
+    assert not list(folder.rglob(".*.tmp")) and keep.exists()
+    assert (folder / "summary.json").exists()
+
+
 def test_collect_command_and_statuses(tmp_path):
     from experiments.batch import Job, compose, execute
     from sim.outputs import write_json
