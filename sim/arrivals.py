@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.errors import ConfigError
+from sim.tables import read_table
 
 KEY = "population.arrivals"
 
@@ -20,13 +21,7 @@ def load_arrivals(path: str | Path, consumers: int) -> np.ndarray:
     ConfigError naming ``population.arrivals``, the row and what is allowed otherwise."""
     import pandas as pd
 
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(KEY, str(path), "no such file (one column of first-purchase days, .csv or .parquet)")
-    try:
-        frame = pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p)
-    except (OSError, ValueError) as err:
-        raise ConfigError(KEY, str(path), f"cannot be read ({' '.join(str(err).split())[:160]})") from None
+    frame = read_table(path, KEY, "one column of first-purchase days, .csv or .parquet")
     if frame.shape[1] != 1:
         raise ConfigError(KEY, str(path), f"must hold one column (first-purchase days), not {frame.shape[1]}")
     if len(frame) != consumers:

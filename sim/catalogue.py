@@ -12,6 +12,7 @@ import numpy as np
 from sim.config import MarketConfig
 from sim.distributions import draw
 from sim.errors import ConfigError
+from sim.tables import read_table
 
 #: Columns of a catalogue file; ``quality`` is optional.
 FILE_COLUMNS = ("product_id", "merchant", "price", "unit_cost")
@@ -64,14 +65,7 @@ class Catalogue:
         ids. ConfigError naming ``catalogue.path``, the column and the row otherwise."""
         import pandas as pd
 
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError("catalogue.path", str(path), "no such file (products: .csv or .parquet with "
-                                                           + ", ".join(FILE_COLUMNS) + ")")
-        try:
-            frame = pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p)
-        except (OSError, ValueError) as err:
-            raise ConfigError("catalogue.path", str(path), f"cannot be read ({' '.join(str(err).split())[:160]})") from None
+        frame = read_table(path, "catalogue.path", "products: .csv or .parquet with " + ", ".join(FILE_COLUMNS))
         missing = [c for c in FILE_COLUMNS if c not in frame.columns]
         if missing:
             raise ConfigError("catalogue.path", str(path), f"no column {missing[0]!r} (needs "
