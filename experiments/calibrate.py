@@ -124,10 +124,7 @@ def run_command(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if {"-h", "--help", "help"} & set(sys.argv[1:] if argv is None else argv):
-        print(USAGE)
-        return 0
-    return command(run_command, argv)
+    return command(run_command, argv, usage=USAGE)
 
 
 if __name__ == "__main__":

@@ -34,12 +34,17 @@ def _terminate(signum, frame):
     raise Terminated(143)
 
 
-def command(main: Callable[[list[str]], int], argv: list[str] | None = None) -> int:
+def command(main: Callable[[list[str]], int], argv: list[str] | None = None, usage: str | None = None) -> int:
     """Run ``main(argv)`` and turn its end into an exit code: its own, 2 for bad input
-    (one line), 130 for Ctrl-C, 143 for SIGTERM."""
+    (one line), 130 for Ctrl-C, 143 for SIGTERM. With ``usage``, ``-h``, ``--help`` or
+    ``help`` among the arguments prints it instead (exit 0)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if usage is not None and {"-h", "--help", "help"} & set(args):
+        print(usage)
+        return 0
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        return main(list(sys.argv[1:] if argv is None else argv))
+        return main(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

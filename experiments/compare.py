@@ -404,10 +404,7 @@ def run_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; exit code 0 ok, 1 a run failed, 2 bad input, 130 interrupted."""
-    if {"-h", "--help", "help"} & set(sys.argv[1:] if argv is None else argv):
-        print(USAGE)
-        return 0
-    return command(run_command, argv)
+    return command(run_command, argv, usage=USAGE)
 
 
 if __name__ == "__main__":
