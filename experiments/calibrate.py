@@ -8,7 +8,7 @@ Usage::
 
 Own keys (defaults and the declared free parameters in ``conf/calibrate.yaml``): ``data``,
 ``holdout_from``, ``acquisition``, ``params``, ``evaluations``, ``seeds``, ``jobs``,
-``out``, ``sample``, ``draws``, ``level``, ``seed``, ``progress``, ``columns.<name>``,
+``out``, ``sample``, ``draws``, ``noise_runs``, ``level``, ``seed``, ``progress``, ``columns.<name>``,
 ``weights.<group>`` and ``preset``; values in Hydra's override grammar. Every other
 argument is an override of the simulated market (``network=sbm``, ``population.size`` is
 the sample). Writes into ``out`` (default ``results/calibrate/<time>/``) ``fitted.yaml``

@@ -4,6 +4,7 @@ intervals' algebra. Parameter recovery and the real log: tests/test_calibrate_sl
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import numpy as np
@@ -11,12 +12,12 @@ import pandas as pd
 import pytest
 from conftest import PYTHON, REPO
 
-from experiments.calibration.fit import calibrate, error_table, settings_of
+from experiments.calibration.fit import calibrate, error_table, msm_covariance, settings_of, trials_per_batch
 from experiments.calibration.orderlog import read_order_log
 from experiments.calibration.params import FreeParam, parse_params
 from sim.errors import ConfigError
 
-TINY = dict(evaluations=3, seeds=2, sample=200, draws=3, jobs=1, progress=False)
+TINY = dict(evaluations=3, seeds=2, sample=200, draws=3, noise_runs=6, jobs=1, progress=False)
 PARAMS = {"market.churn_hazard": [0.002, 0.1, "log"], "market_size": [0.8, 3.0]}
 
 
@@ -84,7 +85,11 @@ def test_fitted_yaml_is_a_preset_of_the_fitted_market(fit):
     from experiments.batch import compose
 
     config = compose([], preset=fit.folder / "fitted.yaml").config
-    assert config.start_date == "2025-01-01" and config.days == 70 and config.market_seed == 0
+    assert config.start_date == "2025-01-01" and config.days == 70
+    # the market: the nearest to the log of the markets the estimate ran on (one per seed)
+    note = next(n for n in fit.notes if n.startswith("the fitted market is market_seed"))
+    distances = {int(k): float(v) for k, v in re.findall(r"(\d+): ([0-9.e+-]+)", note.split("(distance ")[1])}
+    assert set(distances) == {0, 1} and config.market_seed == min(distances, key=distances.get)
     assert config.market.churn_hazard == pytest.approx(fit.estimate["market.churn_hazard"])
     assert config.population.represents == pytest.approx(fit.estimate["market_size"] * fit.fitted["population.represents"]
                                                          / fit.estimate["market_size"])
@@ -207,3 +212,29 @@ def test_a_sampled_observed_market_stands_for_the_customers(shop):
     assert market.base.population.size == 100 and len(market.arrivals) == 100
     assert market.base.population.represents == market.customers > 100
     assert market.scale(market.base) == pytest.approx(market.customers / 100)
+
+
+def test_the_covariance_adds_the_markets_the_datas_dynamics_and_the_seed_means_noise():
+    p_total, p_dyn = np.array([[4.0, 1.0], [1.0, 2.0]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    # V = (1 + 1/S) P_tot - (1 - 1/tau) P_dyn: market (P_tot - P_dyn) + P_dyn / tau + P_tot / S
+    assert np.allclose(msm_covariance(p_total, p_dyn, tau=2.0, seeds=4), (p_total - p_dyn) + p_dyn / 2 + p_total / 4)
+    # no market effect (P_dyn = P_tot): the data's dynamics and the simulation's
+    assert np.allclose(msm_covariance(p_total, p_total, tau=5.0, seeds=3), p_total / 5 + p_total / 3)
+    # one simulated consumer per real one, all of the noise the market's: the data's and the seed mean's
+    assert np.allclose(msm_covariance(p_total, 0 * p_total, tau=1.0, seeds=3), p_total * (1 + 1 / 3))
+    # estimated dynamics above the total (noise): not below the floor P_dyn / tau + P_tot / S
+    v = msm_covariance(np.eye(2), 3 * np.eye(2), tau=4.0, seeds=2)
+    assert np.allclose(v, 3 * np.eye(2) / 4 + np.eye(2) / 2)
+
+
+def test_candidates_per_batch_fill_the_workers_rounds():
+    assert [trials_per_batch(2, s) for s in (2, 3, 5)] == [1, 2, 2]  # 2, 6 and 10 runs on 2 workers
+    assert trials_per_batch(1, 3) == 1 and trials_per_batch(4, 3) == 4 and trials_per_batch(8, 2) == 4
+
+
+def test_the_estimate_is_the_nearest_candidate_and_the_polish_never_loses(fit):
+    h = fit.history
+    assert set(h["stage"]) <= {"optimiser", "polish"} and (h["stage"] == "optimiser").sum() == TINY["evaluations"]
+    best = h.loc[h["distance"].idxmin()]
+    assert fit.estimate == pytest.approx({k: best[k] for k in PARAMS})
+    assert best["distance"] <= h.loc[h["stage"] == "optimiser", "distance"].min()

@@ -11,8 +11,10 @@ from experiments.calibration.bgnbd import rfm
 from experiments.calibration.fit import calibrate
 from experiments.calibration.orderlog import read_order_log
 
-#: Known markets: (seed, churn hazard). 1,000 consumers, 150 days; the holdout is the last 50.
-TRUTHS = ((11, 0.005), (12, 0.01), (13, 0.02), (14, 0.04))
+#: Known markets: (seed, churn hazard), 16 of them, each churn hazard on 4 markets. 1,000
+#: consumers, 150 days; the holdout is the last 50.
+CHURNS = tuple(float(c) for c in np.exp(np.linspace(np.log(0.005), np.log(0.04), 4)))
+TRUTHS = tuple((11 + i, CHURNS[i % 4]) for i in range(16))
 
 
 def test_rfm_of_a_hand_made_log():
@@ -50,21 +52,20 @@ def recovered(tmp_path_factory):
 @pytest.mark.slow
 def test_parameter_recovery_point_estimates_are_close(recovered):
     errors = [abs(np.log(e / t)) for _, t, e, _, _ in recovered]
-    assert np.median(errors) < np.log(1.3), recovered  # within 30 % (median over 4 markets x 2 parameters)
+    assert np.median(errors) < np.log(1.2), recovered  # measured 10.8 % (median over 16 markets x 2 parameters)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="measured: 4 of 8 intervals cover the truth at nominal 90 % (docs/calibration.md): "
-                          "the asymptotic intervals leave out the optimiser's error", strict=False)
-def test_parameter_recovery_intervals_cover_the_truth(recovered):
+def test_parameter_recovery_intervals_cover_the_truth_at_about_their_level(recovered):
     inside = [lo <= t <= hi for _, t, _, lo, hi in recovered]
-    assert np.mean(inside) >= 0.6, recovered  # nominal 90 %; 8 intervals
+    # nominal 90 %; measured 27 of 32 (84 %; a 90 % binomial interval of the rate: 70-94 %)
+    assert np.mean(inside) >= 0.75, recovered
 
 
 @pytest.mark.slow
 def test_bgnbd_holdout_forecast_of_a_simulated_log(tmp_path):
     pytest.importorskip("pymc_marketing")
-    from experiments.calibration.bgnbd import bgnbd_forecast
+    from experiments.calibration.bgnbd import Posterior, bgnbd_forecast, fit, simulate_holdout
     from sim.build import build_config
     from sim.model import MarketModel
     from sim.outputs import write_run
@@ -73,11 +74,22 @@ def test_bgnbd_holdout_forecast_of_a_simulated_log(tmp_path):
                                        diffusion={"innovation": 0.05})).run(), tmp_path)
     log = read_order_log(tmp_path / "orders.parquet")
     f = bgnbd_forecast(log, "2025-01-01", "2025-03-02", "2025-05-01")
-    assert set(f["metric"]) == {"repeat_orders"} and (f["period"] == "holdout").all()
-    assert (f["predicted"] >= 0).all() and len(f) == 60
-    assert 0.3 < f["predicted"].sum() / f["actual"].sum() < 3  # the right order of magnitude
-    daily = f["predicted"].to_numpy()
+    assert set(f["metric"]) == {"repeat_orders", "active_customers"} and (f["period"] == "holdout").all()
+    assert (f["predicted"] >= 0).all() and len(f) == 2 * 60
+    assert (f["lower"] <= f["predicted"] + 1e-9).all() and (f["predicted"] <= f["upper"] + 1e-9).all()
+    repeat = f[f["metric"] == "repeat_orders"]
+    assert 0.3 < repeat["predicted"].sum() / repeat["actual"].sum() < 3  # the right order of magnitude
+    daily = repeat["predicted"].to_numpy()
     assert daily[:7].mean() > daily[-7:].mean()  # a fixed customer base: its repeat buying decays
+    active = f[f["metric"] == "active_customers"]["predicted"].to_numpy()
+    assert active[-1] < active[0] and np.all(np.diff(active[30:]) <= 1.0)  # the base thins out
+    # the simulated futures behind the active customers are the library's BG/NBD: their mean
+    # purchases over the holdout are its expected purchases
+    data = rfm(log, "2025-01-01", "2025-03-02")
+    model = fit(data)
+    run, cust, day = simulate_holdout(Posterior.of(model, data), 60, 400, seed=1)
+    expected = np.asarray(model.expected_purchases(data[["customer_id", "frequency", "recency", "T"]], future_t=60))
+    assert len(day) / 400 == pytest.approx(float(expected.reshape(-1, len(data)).mean(0).sum()), rel=0.03)
 
 
 @pytest.mark.slow

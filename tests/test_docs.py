@@ -51,6 +51,8 @@ SMALLER = [
     (r"(seed=['\"]?)range\(\d+\)", r"\1range(2)"), (r"\bseeds=(\d+)", "seeds=2"), (r"--n \d+", "--n 2"),
     (r"--trials \d+", "--trials 3"), (r"--seeds \d+", "--seeds 1"),
     (r"\bevaluations=\d+", "evaluations=3"), (r"\bsample=\d+", "sample=300"), (r"\bdraws=\d+", "draws=3"),
+    # a calibration: 2 seeds, 4 runs for the moments' noise (defaults 3 and 24)
+    (r"(-m experiments\.calibrate )(?!.*\bnoise_runs=)", r"\1seeds=2 noise_runs=4 "),
 ]
 #: Files the documented commands read.
 FIXTURES = {

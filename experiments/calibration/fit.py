@@ -3,16 +3,19 @@
 :func:`calibrate` fits the free parameters of the market to an order log (``docs/calibration.md``):
 
 1. targets and moments of the log before ``holdout_from`` (:mod:`.targets`, :mod:`.moments`);
-2. ``evaluations`` candidates asked of Optuna's TPE sampler, each run at the same ``seeds``
-   (common random numbers; one market, ``market_seed`` 0) through the project's runner, the
+2. ``evaluations`` candidates asked of Optuna's TPE sampler, each run at the same ``seeds``,
+   seed s on its own market (``market_seed`` s: common random numbers across candidates,
+   and a seed mean that averages over markets), through the project's runner, the
    distance of the seed-mean moments told back; the study lives in ``out/study.db`` and the
    runs in ``out/runs/``, so a killed calibration continues where it stopped;
-3. at the best candidate, the Jacobian of the moments by central differences (same seeds)
-   and the asymptotic MSM covariance (Lee & Ingram 1991; McFadden 1989)
-   ``V = (GᵀWG)⁻¹ GᵀW (Ω_d/τ + Ω_s/S) W G (GᵀWG)⁻¹``, Ω_d the moments' covariance across
-   runs that draw the market and the dynamics anew, Ω_s across the seeds on the one market,
-   τ real customers per simulated one, S the seeds;
-4. ``draws`` parameter sets from N(θ̂, V), one run each: the forecast bands.
+3. Gauss-Newton steps from the best candidate in a shrinking trust region, each kept only
+   if its simulated distance is lower (:meth:`_Fit.polish`);
+4. at the estimate, the Jacobian of the moments by central differences (same seeds) and the
+   asymptotic MSM covariance (Lee & Ingram 1991; McFadden 1989)
+   ``V = A (Ω_market + Ω_dyn/τ + Ω_tot/S) Aᵀ``, ``A = (GᵀWG)⁻¹GᵀW``, from runs at the
+   estimate on other markets and on one market with other seeds (:meth:`_Fit.intervals`);
+5. ``draws`` parameter sets from N(θ̂, V), one run each: the forecast bands; the fitted
+   market is the estimate's seed market nearest the log.
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from sim.errors import ConfigError, check_at_least
 CONF = Path(__file__).resolve().parents[2] / "conf" / "calibrate.yaml"
 #: Unit-cube step of the Jacobian's central differences.
 STEP = 0.1
-#: Runs at the estimate with other markets and seeds, for the observed moments' covariance.
-OMEGA_RUNS = 6
+#: Gauss-Newton steps after the optimiser, and their first trust region (unit cube, half-width).
+POLISH_STEPS = 4
+TRUST = 0.2
 #: An interval wider than this share of the parameter's range (unit cube) is a flat profile.
 FLAT = 0.5
 
@@ -87,7 +91,7 @@ def settings_of(**given) -> dict:
     s = {**known, **{k: v for k, v in given.items()}}
     if s["acquisition"] not in ("model", "observed"):
         raise ConfigError("acquisition", s["acquisition"], "must be model or observed")
-    for key, least in (("evaluations", 1), ("seeds", 2), ("sample", 50), ("draws", 2)):
+    for key, least in (("evaluations", 1), ("seeds", 2), ("sample", 50), ("draws", 2), ("noise_runs", 3)):
         check_at_least(key, s[key], least)
     if s["jobs"] is not None:
         check_at_least("jobs", s["jobs"], 1)
@@ -201,14 +205,19 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
     fit = _Fit(market, s, observed, w, weeks, rdays, folder)
     history = fit.optimise()
     best = history.loc[history["distance"].idxmin()]
-    u_hat = np.array([p.unit(float(best[p.key])) for p in s["params"]])
-    estimate = {p.key: float(best[p.key]) for p in s["params"]}
-    prefix = f"trial{int(best['trial']):04d}"
-    intervals, cov = fit.intervals(u_hat, prefix)
+    u_best = np.array([p.unit(float(best[p.key])) for p in s["params"]])
+    u_hat, prefix, G, history = fit.polish(u_best, f"trial{int(best['trial']):04d}", history)
+    estimate = fit._values(u_hat)
+    intervals, cov = fit.intervals(u_hat, G, prefix)
     ensemble, runs = fit.ensemble(u_hat, cov, prefix)
+    by_market = fit.closest_market(u_hat, prefix)
+    market_seed = min(by_market, key=by_market.get)
     forecast = forecast_table(log, market, runs, s["level"])
     notes = [f"{r.key}: flat profile, not identified by this log (its interval spans more than half its range)"
              for r in intervals.itertuples() if not r.identified]
+    notes.append(f"the fitted market is market_seed {market_seed}: of the {len(by_market)} markets the estimate was "
+                 "run on, the nearest to the log (distance " + ", ".join(f"{k}: {v:.6g}" for k, v in by_market.items())
+                 + ")")
     if market.observed:
         later = int(log.customers - market.customers)
         notes.append(f"acquisition=observed: the first purchases of the {market.customers:,} customers seen before "
@@ -223,7 +232,8 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
         except ImportError as err:
             notes.append(f"BG/NBD baseline left out: {err} (pip install socialsim[calibrate])")
     result = Calibration(s["params"], estimate, intervals, forecast, ensemble, observed_targets, history,
-                         fitted_preset(market, estimate, overrides), error_table(forecast), folder, notes=notes)
+                         fitted_preset(market, estimate, overrides, market_seed), error_table(forecast), folder,
+                         notes=notes)
     result.elapsed = time.perf_counter() - t0
     result.paths = outputs.write(result, s)
     return result
@@ -270,7 +280,7 @@ class _Fit:
         done = lambda: [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
         from experiments.batch import cores
 
-        batch = max(1, (self.s["jobs"] or cores()) // len(self.seeds) + 1)
+        batch = trials_per_batch(self.s["jobs"] or cores(), len(self.seeds))
         bar = tqdm(total=self.s["evaluations"], initial=min(len(done()), self.s["evaluations"]), desc="calibrate",
                    unit="candidate", file=sys.stderr, disable=not self.s["progress"], dynamic_ncols=True)
         try:
@@ -292,46 +302,113 @@ class _Fit:
         rows = [{"trial": t.number, "distance": t.value, **t.params} for t in done()]
         return pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
 
-    def intervals(self, u_hat: np.ndarray, prefix: str) -> tuple[pd.DataFrame, np.ndarray]:
-        """Asymptotic MSM intervals at ``u_hat`` (unit cube; its runs named ``prefix``) and the
-        covariance ``V``."""
-        from scipy.stats import norm
+    def point(self, name: str, u: np.ndarray) -> np.ndarray:
+        """The moments (a row per seed) of candidate ``u``, its runs named ``name``."""
+        jobs = candidate_jobs(self.market, name, self._values(u), self.seeds)
+        self._run(jobs)
+        return self._moments(jobs)
 
-        params = self.s["params"]
-        point = candidate_jobs(self.market, prefix, self._values(u_hat), self.seeds)
-        self._run(point)
-        centre = self._moments(point)
-        # the observed moments' noise: markets drawn anew as well as dynamics (the data's market is one draw)
-        markets = candidate_jobs(self.market, f"{prefix}-omega", self._values(u_hat),
-                                 range(max(OMEGA_RUNS, len(self.seeds))), other_markets=True)
-        cols, jobs = [], [markets]
-        for j, p in enumerate(params):
-            lo, hi = max(u_hat[j] - STEP, 0.0), min(u_hat[j] + STEP, 1.0)
+    def jacobian(self, u: np.ndarray, prefix: str) -> np.ndarray:
+        """∂s̄/∂u at ``u`` by central differences of ±:data:`STEP` (one-sided at a bound), the
+        same seeds on both sides; runs named ``<prefix>-jacobian-<j>-lo|hi``."""
+        cols, jobs = [], []
+        for j in range(len(u)):
+            lo, hi = max(u[j] - STEP, 0.0), min(u[j] + STEP, 1.0)
             pair = []
-            for side, u in (("lo", lo), ("hi", hi)):
-                v = u_hat.copy()
-                v[j] = u
+            for side, x in (("lo", lo), ("hi", hi)):
+                v = u.copy()
+                v[j] = x
                 pair.append(candidate_jobs(self.market, f"{prefix}-jacobian-{j}-{side}", self._values(v), self.seeds))
             jobs += pair
             cols.append((pair, hi - lo))
         self._run([j for js in jobs for j in js])
-        G = np.column_stack([(self._moments(hi).mean(0) - self._moments(lo).mean(0)) / h for (lo, hi), h in cols])
-        omega_sim = np.diag(centre.var(axis=0, ddof=1))
-        omega_data = np.diag(self._moments(markets).var(axis=0, ddof=1))
-        tau = self.market.scale(self.market.config(self._values(u_hat), 0))
+        return np.column_stack([(self._moments(hi).mean(0) - self._moments(lo).mean(0)) / h for (lo, hi), h in cols])
+
+    def polish(self, u: np.ndarray, name: str, history: pd.DataFrame):
+        """Gauss-Newton steps from the optimiser's best candidate ``u`` (runs ``name``): each
+        minimises the linearised distance inside a trust region of half-width :data:`TRUST`
+        (unit cube) and the box, is simulated at the same seeds, and is kept only if its
+        distance is lower (else the region halves); the Jacobian is the one at ``u``
+        (a chord method), taken again where the estimate moved. Returns the estimate, its
+        runs' name, its Jacobian and the history with the steps appended."""
+        from scipy.optimize import lsq_linear
+
+        centre = self.point(name, u).mean(axis=0)
+        best = distance(centre, self.observed.values, self.w)
+        G = self.jacobian(u, name)
+        root_w = np.sqrt(self.w)
+        radius, moved, rows = TRUST, False, []
+        first = int(history["trial"].max()) + 1
+        for step in range(POLISH_STEPS):
+            lower, upper = np.maximum(-u, -radius), np.minimum(1 - u, radius)
+            delta = lsq_linear(root_w[:, None] * G, root_w * (self.observed.values - centre),
+                               bounds=(lower, upper)).x
+            if np.max(np.abs(delta)) < 1e-3:
+                break
+            v = np.clip(u + delta, 0.0, 1.0)
+            trial = first + step
+            at = self.point(f"polish{trial:04d}", v).mean(axis=0)
+            d = distance(at, self.observed.values, self.w)
+            rows.append({"trial": trial, "distance": d, **self._values(v), "stage": "polish"})
+            if d < best:
+                u, centre, best, name, moved = v, at, d, f"polish{trial:04d}", True
+            else:
+                radius /= 2
+        if moved:
+            G = self.jacobian(u, name)
+        history = pd.concat([history.assign(stage="optimiser"), pd.DataFrame(rows)], ignore_index=True)
+        return u, name, G, history
+
+    def intervals(self, u_hat: np.ndarray, G: np.ndarray, prefix: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """Intervals at ``u_hat`` (unit cube; its runs named ``prefix``, ``G`` its Jacobian)
+        and the covariance ``V`` of the estimate.
+
+        The estimate moves with the observed moments' noise and with the simulated ones'.
+        The log is one market (its network, traits, catalogue) and one path of its dynamics,
+        at τ real customers per simulated one; the simulated moments are the mean of S runs,
+        each on its own market. Linearised, û − u₀ ≈ A (e_data − e_sim) with
+        A = (GᵀWG)⁻¹GᵀW, so
+
+            V = A (Ω_market + Ω_dyn/τ + Ω_tot/S) Aᵀ,  Ω_market = Ω_tot − Ω_dyn,
+
+        Ω_tot the moments' covariance across markets and dynamics, Ω_dyn across dynamics on
+        one market. The market's share is not divided by τ (the catalogue and the KOLs are
+        drawn at the same size whatever the population, so it need not shrink). Each Ω
+        comes from ``noise_runs`` runs at ``u_hat`` (other markets and seeds; one market,
+        other seeds), projected by A, so the correlations between moments count; the
+        interval uses Student's t with ``noise_runs`` − 1 degrees of freedom."""
+        from scipy.stats import t as student
+
+        params = self.s["params"]
+        values = self._values(u_hat)
+        runs = self.s["noise_runs"]
+        markets = candidate_jobs(self.market, f"{prefix}-markets", values, range(1000, 1000 + runs))
+        dynamics = candidate_jobs(self.market, f"{prefix}-seeds", values, range(2000, 2000 + runs),
+                                  market_seed=self.market.base.market_seed_value)
+        self._run(markets + dynamics)
         W = np.diag(self.w)
-        bread = np.linalg.pinv(G.T @ W @ G)
-        cov = bread @ G.T @ W @ (omega_data / tau + omega_sim / len(self.seeds)) @ W @ G @ bread
+        A = np.linalg.pinv(G.T @ W @ G) @ G.T @ W
+        project = lambda rows: np.atleast_2d(np.cov(rows @ A.T, rowvar=False))
+        p_total, p_dynamics = project(self._moments(markets)), project(self._moments(dynamics))
+        cov = msm_covariance(p_total, p_dynamics, self.market.scale(self.market.config(values, 0)), len(self.seeds))
         sd = np.sqrt(np.clip(np.diag(cov), 0, None))
-        z = float(norm.ppf(0.5 + self.s["level"] / 2))
+        q = float(student.ppf(0.5 + self.s["level"] / 2, runs - 1))
         rows = []
         for j, p in enumerate(params):
-            lo_u, hi_u = max(u_hat[j] - z * sd[j], 0.0), min(u_hat[j] + z * sd[j], 1.0)
+            lo_u, hi_u = max(u_hat[j] - q * sd[j], 0.0), min(u_hat[j] + q * sd[j], 1.0)
             rows.append({"key": p.key, "estimate": p.value(u_hat[j]), "lower": p.value(lo_u), "upper": p.value(hi_u),
                          "sd_unit": sd[j], "low": p.low, "high": p.high, "log": p.log,
                          "sensitivity": float(np.sqrt(G[:, j] @ W @ G[:, j])),
                          "identified": bool(hi_u - lo_u <= FLAT and np.isfinite(sd[j]))})
         return pd.DataFrame(rows), cov
+
+    def closest_market(self, u: np.ndarray, prefix: str) -> dict[int, float]:
+        """The distance to the log of each seed run at ``u`` (runs ``prefix``), by its
+        ``market_seed``: the nearest is the fitted market."""
+        jobs = candidate_jobs(self.market, prefix, self._values(u), self.seeds)
+        self._run(jobs)
+        return {int(j.config.market_seed_value): distance(m, self.observed.values, self.w)
+                for j, m in zip(jobs, self._moments(jobs))}
 
     def ensemble(self, u_hat: np.ndarray, cov: np.ndarray, prefix: str) -> tuple[pd.DataFrame, dict]:
         """``draws`` parameter sets from N(û, V) (clipped to the ranges), one run each with
@@ -347,6 +424,25 @@ class _Fit:
                              + [{"draw": i + 1, "kind": "draw", **self._values(u)} for i, u in enumerate(draws)])
         daily_of = lambda js: [run_daily(self.runs / j.name, self.market, self.market.scale(j.config)) for j in js]
         return table, {"point": daily_of(point_jobs), "draws": daily_of(draw_jobs)}
+
+
+def msm_covariance(p_total: np.ndarray, p_dynamics: np.ndarray, tau: float, seeds: int) -> np.ndarray:
+    """V = A (Ω_market + Ω_dyn/τ + Ω_tot/S) Aᵀ from the projected covariances
+    ``p_total`` = A Ω_tot Aᵀ (markets and dynamics) and ``p_dynamics`` = A Ω_dyn Aᵀ (one
+    market), with Ω_market = Ω_tot − Ω_dyn: V = (1 + 1/S) P_tot − (1 − 1/τ) P_dyn. Both are
+    estimates, so V is kept at least P_dyn/τ + P_tot/S (the data's dynamics and the seed
+    mean's noise): the part above that floor loses its negative eigenvalues."""
+    floor = p_dynamics / tau + p_total / seeds
+    excess = np.linalg.eigh((1 + 1 / seeds) * p_total - (1 - 1 / tau) * p_dynamics - floor)
+    return floor + (excess.eigenvectors * np.clip(excess.eigenvalues, 0, None)) @ excess.eigenvectors.T
+
+
+def trials_per_batch(workers: int, seeds: int) -> int:
+    """Candidates asked of the optimiser at a time: enough to keep ``workers`` busy with
+    ``seeds`` runs each, and where one or two more fill the last round, those too
+    (2 workers, 3 seeds: 2 candidates, 6 runs in 3 full rounds)."""
+    least = -(-workers // seeds)
+    return next((t for t in range(least, 2 * least + 1) if t * seeds % workers == 0), least)
 
 
 def hash_of(value) -> str:
@@ -395,11 +491,13 @@ def error_table(forecast: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fitted_preset(market: Market, estimate: dict[str, float], overrides=()) -> dict:
+def fitted_preset(market: Market, estimate: dict[str, float], overrides=(), market_seed: int | None = None) -> dict:
     """``fitted.yaml``: the overrides that make the fitted market (loaded by ``preset=PATH``):
-    the log's dates, the sample and its ``market_seed``, the money scale, the estimates."""
+    the log's dates, the sample and its ``market_seed`` (``market_seed``: of the estimate's
+    seed runs, the one nearest the log; else the base's), the money scale, the estimates."""
     base = market.base
-    out: dict = {"start_date": base.start_date, "days": base.days, "market_seed": base.market_seed_value,
+    out: dict = {"start_date": base.start_date, "days": base.days,
+                 "market_seed": base.market_seed_value if market_seed is None else int(market_seed),
                  "population.size": base.population.size}
     if market.observed:  # the replayed first purchases and the customers they stand for
         out["population.arrivals"] = str(market.arrivals_path)

@@ -67,7 +67,7 @@ class Market:
         return data
 
     def config(self, values: dict[str, float], seed: int, market_seed: int | None = None) -> SimConfig:
-        """The candidate's config at dynamics ``seed`` (and another market's ``market_seed``)."""
+        """The candidate's config at dynamics ``seed`` (and ``market_seed``, else the base's)."""
         from sim.build import build_config
 
         data = self.data(values)
@@ -152,13 +152,16 @@ def run_daily(folder: Path, market: Market, scale: float) -> pd.DataFrame:
 
 
 def candidate_jobs(market: Market, prefix: str, values: dict[str, float], seeds, params: dict | None = None,
-                   other_markets: bool = False) -> list:
-    """One :class:`experiments.batch.Job` per seed (``<prefix>-seed<s>``), orders written;
-    ``other_markets``: each seed also draws its own market (``market_seed`` = 1 + seed)."""
+                   market_seed: int | None = None) -> list:
+    """One :class:`experiments.batch.Job` per seed (``<prefix>-seed<s>``), orders written.
+    Seed s runs on its own market, ``market_seed`` = the base market's + s, so that a seed
+    mean averages over markets as well as dynamics and two candidates at the same seeds
+    share their random numbers; ``market_seed``: every seed on that one market instead."""
     from experiments.batch import Job
 
-    return [Job(f"{prefix}-seed{s}", market.config(values, s, 1 + s if other_markets else None), baseline=False,
-                params={**(params or {}), "seed": s}, report=False, orders=True) for s in seeds]
+    base = market.base.market_seed_value
+    return [Job(f"{prefix}-seed{s}", market.config(values, s, base + s if market_seed is None else market_seed),
+                baseline=False, params={**(params or {}), "seed": s}, report=False, orders=True) for s in seeds]
 
 
 def known_params(params: list[FreeParam], config: SimConfig) -> None:
