@@ -52,3 +52,15 @@ def best_matches(prob: np.ndarray) -> np.ndarray:
     """Each row's product with the highest purchase probability (``prob``: visitors ×
     products), or -1 where the visitor would buy none."""
     return np.where(prob.max(axis=1) > 0, prob.argmax(axis=1), -1)
+
+
+def product_bought(shown: np.ndarray, prob: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The product of a purchase known to happen (an observed first order): shown product k
+    and bought, P(k | buys) ∝ P(shown k) · π_k (Bayes; ``shown``, ``prob``: visitors ×
+    products), drawn by inverse CDF at ``u``; a visitor who could buy nothing (every π_k 0)
+    takes the product shown, P(shown k)."""
+    weight = shown * prob
+    weight = np.where(weight.sum(axis=1, keepdims=True) > 0, weight, shown)
+    cumulative = np.cumsum(weight, axis=1)
+    k = (cumulative < (u * cumulative[:, -1])[:, None]).sum(axis=1)
+    return np.minimum(k, weight.shape[1] - 1)

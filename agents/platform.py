@@ -61,6 +61,17 @@ class Platform(mesa.Agent):
             return drawn
         return np.where(matched & (best >= 0), best, drawn)
 
+    def shown_shares(self, best: np.ndarray) -> np.ndarray:
+        """(visitors × products): the probability that each visitor is shown each product,
+        as :meth:`show` draws it: φ on its best match ``best`` (where it has one, ≥ 0) and
+        the rest by the traffic shares."""
+        shares = np.tile(self.traffic_share / self.traffic_share.sum(), (len(best), 1))
+        matched = best >= 0
+        if self.personalization > 0 and matched.any():
+            shares[matched] *= 1.0 - self.personalization
+            shares[np.flatnonzero(matched), best[matched]] += self.personalization
+        return shares
+
     def book(self, product: np.ndarray, commission_cents: int) -> None:
         """Record a day's orders (catalogue indices) and commission."""
         self.product_orders += np.bincount(product, minlength=len(self.product_orders))

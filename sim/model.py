@@ -387,17 +387,35 @@ class MarketModel(mesa.Model):
 
     def _choose_products(self, who: np.ndarray) -> np.ndarray:
         """Which product each visitor ``who`` is shown: the platform's traffic shares and,
-        for a share ``platform.personalization`` of them, their best match."""
+        for a share ``platform.personalization`` of them, their best match. Today's observed
+        arrivals (who buy for sure) get the product of their first order instead
+        (:meth:`_first_order_products`)."""
         u = self.uniforms("choice")[who]
         phi = self.platform.personalization
         if phi == 0 or self.config.scenario.law != "market" or not len(who):
-            return self.platform.show(u)
-        n_products, matched = self.catalogue.size, np.flatnonzero(u < phi)
-        prob = self.purchase_probability(np.repeat(who[matched], n_products),
-                                         np.tile(np.arange(n_products), len(matched))).reshape(-1, n_products)
-        best = np.full(len(who), -1)
-        best[matched] = buying.best_matches(prob)
-        return self.platform.show(u, best)
+            shown = self.platform.show(u)
+        else:
+            matched = np.flatnonzero(u < phi)
+            best = np.full(len(who), -1)
+            best[matched] = buying.best_matches(self._probabilities(who[matched]))
+            shown = self.platform.show(u, best)
+        if self.arrival_day is not None:
+            arriving = np.flatnonzero(self.arrival_day[who] == self.day)
+            if len(arriving):
+                shown[arriving] = self._first_order_products(who[arriving], u[arriving])
+        return shown
+
+    def _probabilities(self, who: np.ndarray) -> np.ndarray:
+        """(consumers × products): each one's purchase probability of each product at list price."""
+        n_products = self.catalogue.size
+        return self.purchase_probability(np.repeat(who, n_products),
+                                         np.tile(np.arange(n_products), len(who))).reshape(-1, n_products)
+
+    def _first_order_products(self, who: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The products of the observed first orders of arrivals ``who`` (their choice draws
+        ``u``): the product shown given that they buy, P(k | buys) ∝ P(shown k) · π_k."""
+        prob = self._probabilities(who)
+        return buying.product_bought(self.platform.shown_shares(buying.best_matches(prob)), prob, u)
 
     def purchase_probability(self, who: np.ndarray, product: np.ndarray, unit_price: np.ndarray | None = None,
                              utility_shift: np.ndarray | float = 0.0, quantity: np.ndarray | int = 1) -> np.ndarray:

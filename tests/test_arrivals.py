@@ -88,3 +88,29 @@ def test_arrival_file_errors_name_the_key(tmp_path):
     with pytest.raises(ConfigError, match=r"^population\.arrivals="):
         small_config(population={"size": 50, "arrivals": " "})
     assert np.array_equal(load_arrivals(_days(tmp_path, [3, 1], "ok.csv"), 2), [3, 1])
+
+
+def test_an_arrivals_first_order_is_a_product_it_can_afford(tmp_path):
+    """Bought for sure, but as a purchase would be: the product shown given that it buys,
+    P(k | buys) ∝ P(shown k) · π_k, so never one above the budget while one fits it."""
+    days = np.random.default_rng(2).integers(1, 10, N)
+    model = _observed_run(tmp_path, days, population={"budget": {"median": 60.0}})  # list prices: median ¥80
+    frame = model.ledger.to_frame().sort_values(["consumer", "day"])
+    first = frame.groupby("consumer").head(1)
+    price = model.catalogue.list_price[first["product"].to_numpy()]
+    budget = model.consumers.budget[first["consumer"].to_numpy()]
+    affordable = budget >= model.catalogue.list_price.min()
+    assert affordable.sum() > 0.7 * len(first) and (~affordable).sum() > 0
+    assert np.all(price[affordable] <= budget[affordable])  # shown-only: 55 % of these above budget
+
+
+def test_the_product_given_a_purchase_weighs_what_is_shown_by_what_would_be_bought():
+    from agents.buying import product_bought
+
+    shown = np.array([[0.5, 0.25, 0.25]] * 3)
+    prob = np.array([[0.2, 0.4, 0.0], [0.2, 0.4, 0.0], [0.0, 0.0, 0.0]])
+    # P(k | buys) = (0.1, 0.1, 0) / 0.2: half and half; nothing affordable: the shown shares
+    assert product_bought(shown, prob, np.array([0.49, 0.51, 0.8])).tolist() == [0, 1, 2]
+    u = np.random.default_rng(0).random(20_000)
+    k = product_bought(np.tile(shown[0], (len(u), 1)), np.tile(prob[0], (len(u), 1)), u)
+    assert np.bincount(k, minlength=3) / len(u) == pytest.approx([0.5, 0.5, 0.0], abs=0.01)
