@@ -101,7 +101,7 @@ def run_command(argv: list[str]) -> int:
     try:
         result = calibrate(log, out=folder, overrides=overrides, preset=preset, market=market, **own)
     except ConfigError:
-        if created:
+        if created and not (folder / "runs").exists():  # refused before any simulation: nothing left on disk
             remove_folder(folder)
         raise
     except RunFailed as err:

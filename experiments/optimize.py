@@ -88,6 +88,15 @@ def _set_constraints() -> bool:
     return hasattr(Trial, "set_constraint")
 
 
+def record_constraints(trial, violations: dict[str, float]) -> None:
+    """A trial's constraint violations (≤ 0: satisfied) for the sampler, as this Optuna
+    takes them (``Trial.set_constraint``, or the user attribute its ``constraints_func`` reads)."""
+    trial.set_user_attr("constraints", list(violations.values()) or [0.0])
+    if _set_constraints():
+        for name, v in violations.items():
+            trial.set_constraint(name, v)
+
+
 def open_study(path: Path, name: str, settings: dict, sampler_seed: int | None):
     """The study in ``path`` (created, or loaded if its settings are these); trials left
     RUNNING by a killed search are marked failed and their parameters queued again."""
@@ -129,10 +138,7 @@ def tell(study, trial, batch, kpi: str, constraints: list[Constraint]) -> None:
     errors = rows.loc[rows["status"] != "ok", "error"].tolist()
     violations = [UNDEFINED if errors else c.violation(means.get(c.kpi)) for c in constraints]
     trial.set_user_attr("kpis", means)
-    trial.set_user_attr("constraints", violations or [0.0])
-    if _set_constraints():
-        for c, v in zip(constraints, violations):
-            trial.set_constraint(str(c), v)
+    record_constraints(trial, {str(c): v for c, v in zip(constraints, violations)})
     if errors or kpi not in means:
         trial.set_user_attr("error", errors[0] if errors else f"{kpi} undefined (e.g. ROI with no campaign cost)")
         study.tell(trial, state=TrialState.FAIL)

@@ -238,3 +238,18 @@ def test_the_estimate_is_the_nearest_candidate_and_the_polish_never_loses(fit):
     best = h.loc[h["distance"].idxmin()]
     assert fit.estimate == pytest.approx({k: best[k] for k in PARAMS})
     assert best["distance"] <= h.loc[h["stage"] == "optimiser", "distance"].min()
+
+
+def test_candidates_that_break_a_rule_between_keys_are_left_out_not_fatal(shop, tmp_path):
+    """Ranges that overlap (a visit floor above the visit peak is refused by the market): the
+    calibration goes on without those candidates and says how many it left out."""
+    params = {"market.customer_visit_floor": [0.02, 0.4], "market.customer_visit_peak": [0.05, 0.4]}
+    result = calibrate(shop, out=tmp_path / "fit", holdout_from="2025-02-19", params=params, bgnbd=False,
+                       **{**TINY, "evaluations": 6})
+    note = next(n for n in result.notes if "broke a rule of the market" in n)
+    assert "market.customer_visit_floor" in note and int(note.split()[0]) >= 1
+    h = result.history
+    assert (h["stage"] == "optimiser").sum() == 6 and (h["market.customer_visit_floor"]
+                                                       <= h["market.customer_visit_peak"]).all()
+    assert result.estimate["market.customer_visit_floor"] <= result.estimate["market.customer_visit_peak"]
+    assert (result.folder / "report.html").exists()

@@ -43,6 +43,8 @@ STEP = 0.1
 #: Gauss-Newton steps after the optimiser, and their first trust region (unit cube, half-width).
 POLISH_STEPS = 4
 TRUST = 0.2
+#: The value told the optimiser for a candidate the market refuses (it is also marked infeasible).
+REFUSED = 1e12
 #: An interval wider than this share of the parameter's range (unit cube) is a flat profile.
 FLAT = 0.5
 
@@ -215,6 +217,9 @@ def calibrate(log: OrderLog | str | Path | pd.DataFrame, *, out: str | Path, ove
     forecast = forecast_table(log, market, runs, s["level"])
     notes = [f"{r.key}: flat profile, not identified by this log (its interval spans more than half its range)"
              for r in intervals.itertuples() if not r.identified]
+    if fit.refused:
+        notes.append(f"{len(fit.refused)} candidates broke a rule of the market and were left out (first: "
+                     f"{fit.refused[0]})")
     notes.append(f"the fitted market is market_seed {market_seed}: of the {len(by_market)} markets the estimate was "
                  "run on, the nearest to the log (distance " + ", ".join(f"{k}: {v:.6g}" for k, v in by_market.items())
                  + ")")
@@ -246,6 +251,17 @@ class _Fit:
         self.market, self.s, self.observed, self.w, self.weeks, self.rdays = market, s, observed, w, weeks, rdays
         self.folder, self.runs = folder, folder / "runs"
         self.seeds = list(range(s["seeds"]))
+        self.refused: list[str] = []  # candidates the market's rules refused, with the reason
+
+    def _candidate(self, prefix: str, values: dict[str, float], seeds=None) -> list | None:
+        """The runs of a candidate (its ``values``), or None where the market refuses them: a
+        candidate inside every range can still break a rule between keys (a visit floor
+        above the visit peak); it is recorded in ``refused``, and the search goes on."""
+        try:
+            return candidate_jobs(self.market, prefix, values, self.seeds if seeds is None else seeds)
+        except ConfigError as err:
+            self.refused.append(f"{prefix}: {err}")
+            return None
 
     def _run(self, jobs: list) -> None:
         from experiments.batch import run_many
@@ -269,7 +285,7 @@ class _Fit:
         import optuna
         from tqdm.auto import tqdm
 
-        from experiments.optimize import open_study
+        from experiments.optimize import open_study, record_constraints
 
         params = self.s["params"]
         settings = {"params": [[p.key, p.low, p.high, p.log] for p in params], "direction": "minimize",
@@ -277,26 +293,39 @@ class _Fit:
                     "seeds": self.seeds, "weights": self.s["weights"],
                     **({"arrivals": hash_of(self.market.arrivals)} if self.market.observed else {})}
         study, _ = open_study(self.folder / "study.db", "calibration", settings, self.s["seed"])
-        done = lambda: [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+        done = lambda: [t for t in study.get_trials(deepcopy=False)
+                        if t.state == optuna.trial.TrialState.COMPLETE and "refused" not in t.user_attrs]
         from experiments.batch import cores
 
         batch = trials_per_batch(self.s["jobs"] or cores(), len(self.seeds))
         bar = tqdm(total=self.s["evaluations"], initial=min(len(done()), self.s["evaluations"]), desc="calibrate",
                    unit="candidate", file=sys.stderr, disable=not self.s["progress"], dynamic_ncols=True)
+        refused = 0
         try:
             while (left := self.s["evaluations"] - len(done())) > 0:
                 trials = [study.ask() for _ in range(min(batch, left))]
                 values = [{p.key: t.suggest_float(p.key, p.low, p.high, log=p.log) for p in params} for t in trials]
-                jobs = [candidate_jobs(self.market, f"trial{t.number:04d}", v, self.seeds) for t, v in zip(trials, values)]
+                jobs = [self._candidate(f"trial{t.number:04d}", v) for t, v in zip(trials, values)]
                 try:
-                    self._run([j for js in jobs for j in js])
+                    self._run([j for js in jobs if js for j in js])
                 except RunFailed:
                     for t in trials:
                         study.tell(t, state=optuna.trial.TrialState.FAIL)
                     raise
                 for t, js in zip(trials, jobs):
+                    # refused by the market's rules: infeasible for the sampler (it learns to ask elsewhere),
+                    # not simulated, not counted
+                    record_constraints(t, {"market rules": 0.0 if js else 1.0})
+                    if js is None:
+                        t.set_user_attr("refused", self.refused[-1])
+                        study.tell(t, REFUSED)
+                        refused += 1
+                        continue
                     study.tell(t, distance(self._moments(js).mean(axis=0), self.observed.values, self.w))
                     bar.update(1)
+                if refused > 4 * self.s["evaluations"]:
+                    raise ConfigError("params", ", ".join(p.key for p in params), "the market refuses nearly every "
+                                      f"candidate of these ranges ({self.refused[-1]}); narrow them")
         finally:
             bar.close()
         rows = [{"trial": t.number, "distance": t.value, **t.params} for t in done()]
@@ -311,18 +340,22 @@ class _Fit:
     def jacobian(self, u: np.ndarray, prefix: str) -> np.ndarray:
         """∂s̄/∂u at ``u`` by central differences of ±:data:`STEP` (one-sided at a bound), the
         same seeds on both sides; runs named ``<prefix>-jacobian-<j>-lo|hi``."""
-        cols, jobs = [], []
+        centre = candidate_jobs(self.market, prefix, self._values(u), self.seeds)
+        cols, jobs = [], [centre]
         for j in range(len(u)):
-            lo, hi = max(u[j] - STEP, 0.0), min(u[j] + STEP, 1.0)
-            pair = []
-            for side, x in (("lo", lo), ("hi", hi)):
+            pair, at = [], []
+            for side, x in (("lo", max(u[j] - STEP, 0.0)), ("hi", min(u[j] + STEP, 1.0))):
                 v = u.copy()
                 v[j] = x
-                pair.append(candidate_jobs(self.market, f"{prefix}-jacobian-{j}-{side}", self._values(v), self.seeds))
+                side_jobs = self._candidate(f"{prefix}-jacobian-{j}-{side}", self._values(v))
+                pair.append(side_jobs or centre)  # a side the market refuses: a one-sided difference
+                at.append(x if side_jobs else u[j])
             jobs += pair
-            cols.append((pair, hi - lo))
+            cols.append((pair, at[1] - at[0]))
         self._run([j for js in jobs for j in js])
-        return np.column_stack([(self._moments(hi).mean(0) - self._moments(lo).mean(0)) / h for (lo, hi), h in cols])
+        mean = lambda js: self._moments(js).mean(axis=0)
+        return np.column_stack([(mean(hi) - mean(lo)) / h if h > 0 else np.zeros(len(self.observed.values))
+                                for (lo, hi), h in cols])
 
     def polish(self, u: np.ndarray, name: str, history: pd.DataFrame):
         """Gauss-Newton steps from the optimiser's best candidate ``u`` (runs ``name``): each
@@ -347,7 +380,12 @@ class _Fit:
                 break
             v = np.clip(u + delta, 0.0, 1.0)
             trial = first + step
-            at = self.point(f"polish{trial:04d}", v).mean(axis=0)
+            jobs = self._candidate(f"polish{trial:04d}", self._values(v))
+            if jobs is None:  # refused by the market's rules: a worse step
+                radius /= 2
+                continue
+            self._run(jobs)
+            at = self._moments(jobs).mean(axis=0)
             d = distance(at, self.observed.values, self.w)
             rows.append({"trial": trial, "distance": d, **self._values(v), "stage": "polish"})
             if d < best:
@@ -417,11 +455,12 @@ class _Fit:
         draws = rng.multivariate_normal(u_hat, cov, size=self.s["draws"], method="eigh", check_valid="ignore")
         draws = np.clip(draws, 0.0, 1.0)
         point_jobs = candidate_jobs(self.market, prefix, self._values(u_hat), self.seeds)
-        draw_jobs = [candidate_jobs(self.market, f"draw{i:03d}", self._values(u), [len(self.seeds) + i])[0]
-                     for i, u in enumerate(draws)]
+        kept = [(i, u, jobs[0]) for i, u in enumerate(draws)
+                if (jobs := self._candidate(f"draw{i:03d}", self._values(u), [len(self.seeds) + i]))]
+        draw_jobs = [job for _, _, job in kept]  # a draw the market's rules refuse is left out
         self._run(point_jobs + draw_jobs)
         table = pd.DataFrame([{"draw": 0, "kind": "estimate", **self._values(u_hat)}]
-                             + [{"draw": i + 1, "kind": "draw", **self._values(u)} for i, u in enumerate(draws)])
+                             + [{"draw": i + 1, "kind": "draw", **self._values(u)} for i, u, _ in kept])
         daily_of = lambda js: [run_daily(self.runs / j.name, self.market, self.market.scale(j.config)) for j in js]
         return table, {"point": daily_of(point_jobs), "draws": daily_of(draw_jobs)}
 
