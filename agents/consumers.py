@@ -27,7 +27,8 @@ class Consumers:
     Traits: ``price_sensitivity`` (utility per unit of relative price),
     ``quality_expectation`` ([0, 1]), ``trust_friends``, ``trust_kol``,
     ``trust_ads`` ([0, 1]), ``sharing_propensity`` (probability a satisfied
-    buyer talks), ``budget`` (yuan per order).
+    buyer talks), ``budget`` (yuan per order), ``visit_propensity`` (multiplier of a
+    customer's visit probability).
     Days are model days (1..days); -1 means never.
     """
 
@@ -35,8 +36,10 @@ class Consumers:
               "trust_ads", "sharing_propensity", "budget")
 
     def __init__(self, n: int, cfg: PopulationConfig, rng: np.random.Generator, network=None,
-                 homophily_rng: np.random.Generator | None = None):
+                 homophily_rng: np.random.Generator | None = None, propensity_rng: np.random.Generator | None = None):
         self.n = n
+        # its own stream, so that the other traits' draws do not depend on it
+        self.visit_propensity = np.maximum(draw(cfg.visit_propensity, n, propensity_rng or rng), 0.0)
         for name in self.TRAITS:
             values = draw(getattr(cfg, name), n, rng)
             if name != "price_sensitivity" and name != "budget":

@@ -160,6 +160,9 @@ class PopulationConfig:
     trust_ads: Distribution = _beta(2.0, 5.0)
     sharing_propensity: Distribution = _beta(2.0, 6.0)
     budget: Distribution = _lognormal(150.0, 0.8)  # yuan per order
+    # A customer's own multiplier of the visit curve (market.customer_visit_*): heterogeneous
+    # purchase rates, as BG/NBD's gamma-distributed λ. sigma 0: every customer the same.
+    visit_propensity: Distribution = _lognormal(1.0, 0.0)
     kols: KOLConfig = field(default_factory=KOLConfig)
     # Real users the simulated consumers stand for (null: they are the market). Where set, the
     # keys a merchant states for the real market — campaign budgets, flat KOL fees, flash-sale
@@ -182,7 +185,7 @@ class PopulationConfig:
             raise ConfigError("population.arrivals", self.arrivals, "must be a .csv or .parquet file of first-purchase "
                                                                     "days, or null")
         for name in ("price_sensitivity", "quality_expectation", "trust_friends", "trust_kol",
-                     "trust_ads", "sharing_propensity", "budget"):
+                     "trust_ads", "sharing_propensity", "budget", "visit_propensity"):
             getattr(self, name).validate(f"population.{name}")
         self.kols.validate()
 

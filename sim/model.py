@@ -113,7 +113,8 @@ class MarketModel(mesa.Model):
         represents = config.population.represents
         #: simulated consumers per real user: scales the keys stated for the real market
         self.scale = 1.0 if represents is None else self.n / represents
-        self.consumers = Consumers(self.n, config.population, market["traits"], self.network, market["homophily"])
+        self.consumers = Consumers(self.n, config.population, market["traits"], self.network, market["homophily"],
+                                   market["visit_propensity"])
         self.catalogue = (Catalogue.load(config.catalogue.path, config.market, market["catalogue"])
                           if config.catalogue.kind == "file" else Catalogue.generate(config.market, market["catalogue"]))
         self.n_merchants = self.catalogue.merchants if config.catalogue.kind == "file" else config.market.merchants
@@ -374,7 +375,8 @@ class MarketModel(mesa.Model):
         forced = ((c.aware_day[eligible] == self.day) | (c.kol_touch_day[eligible] == self.day)
                   | self.visit_boost[eligible])
         prob = visiting.visit_probability(c.last_purchase_day[eligible], self.day, self.customer_visit,
-                                          mk.prospect_visit_prob, forced, self.weekday_multiplier())
+                                          mk.prospect_visit_prob, forced, self.weekday_multiplier(),
+                                          c.visit_propensity[eligible])
         visitors = eligible[self.uniforms("visits")[eligible] < prob]
         c.active[visitors] = True
         self._visitors = visitors

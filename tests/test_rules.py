@@ -207,6 +207,35 @@ def test_visit_probability_is_multiplied_by_the_weekday_effect_capped_at_one(wee
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
 
 
+def test_a_customers_visit_propensity_multiplies_its_curve_not_a_prospects_rate():
+    curve = np.array([0.4, 0.3, 0.2, 0.1, 0.1, 0.1, 0.1])
+    last = np.array([4, 3, 4, -1, 3, 4])  # day 5: k = 0, 1, 0, a prospect, 1, forced
+    forced = np.array([False] * 5 + [True])
+    propensity = np.array([0.5, 2.0, 3.0, 4.0, 0.0, 0.1])
+    got = visiting.visit_probability(last, 5, curve, 0.3, forced, 1.0, propensity)
+    # 0.4 x 0.5; 0.3 x 2; 0.4 x 3 capped at 1; a prospect's rate is its own; 0: never; forced: 1
+    np.testing.assert_allclose(got, [0.2, 0.6, 1.0, 0.3, 0.0, 1.0], rtol=1e-15, atol=0)
+    # then the weekday effect, capped again
+    np.testing.assert_allclose(visiting.visit_probability(last, 5, curve, 0.3, forced, 2.0, propensity),
+                               [0.4, 1.0, 1.0, 0.6, 0.0, 1.0], rtol=1e-15, atol=0)
+
+
+def test_heterogeneous_visit_propensity_makes_heavy_and_light_buyers_and_leaves_other_traits():
+    from conftest import small_config
+
+    from sim.model import MarketModel
+
+    same = MarketModel(small_config(days=60, population={"size": 3000})).run()
+    mixed = MarketModel(small_config(days=60, population={"size": 3000, "visit_propensity": {"sigma": 1.0}})).run()
+    assert np.array_equal(same.consumers.budget, mixed.consumers.budget)  # its own stream
+    assert (same.consumers.visit_propensity == 1.0).all()
+    c = mixed.consumers
+    buyers = c.first_purchase_day >= 0
+    high = c.visit_propensity[buyers] > np.median(c.visit_propensity[buyers])
+    orders = c.n_orders[buyers]
+    assert orders[high].mean() > 1.3 * orders[~high].mean()  # the customers who visit more buy more
+
+
 @pytest.mark.parametrize("decay", [2.0, 6.0])
 def test_the_visit_phase_draws_against_the_curve_k_days_after_a_purchase(decay):
     """Customer bought on day 20 - 1 - k visits on day 20 iff its uniform is below
