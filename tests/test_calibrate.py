@@ -253,3 +253,28 @@ def test_candidates_that_break_a_rule_between_keys_are_left_out_not_fatal(shop, 
                                                        <= h["market.customer_visit_peak"]).all()
     assert result.estimate["market.customer_visit_floor"] <= result.estimate["market.customer_visit_peak"]
     assert (result.folder / "report.html").exists()
+
+
+def test_a_jacobian_side_the_market_refuses_is_a_one_sided_difference(shop, tmp_path):
+    """At a visit floor just under the peak, a side that breaks the rule is replaced by the
+    estimate itself: the derivative is taken between the estimate and the other side."""
+    from experiments.calibration.fit import _Fit, base_market, settings_of
+    from experiments.calibration.moments import moments, usable_retention_days, weights
+    from experiments.calibration.targets import targets
+
+    s = settings_of(params={"market.customer_visit_floor": [0.01, 0.2], "market.customer_visit_peak": [0.05, 0.2]},
+                    **{**TINY, "evaluations": 1})
+    log = read_order_log(shop)
+    holdout = pd.Timestamp("2025-02-19")
+    market = base_market(log, holdout, 200)
+    t = targets(log.orders, market.start, holdout)
+    observed = moments(t, 7, usable_retention_days(t))
+    fit = _Fit(market, s, observed, weights(observed, s["weights"]), 7, usable_retention_days(t), tmp_path)
+    u = np.array([s["params"][0].unit(0.1), s["params"][1].unit(0.105)])  # floor 0.1, peak 0.105
+    G = fit.jacobian(u, "at")
+    # the floor's upper side and the peak's lower side break it
+    assert [r.split(":")[0] for r in fit.refused] == ["at-jacobian-0-hi", "at-jacobian-1-lo"]
+    centre = fit.point("at", u).mean(axis=0)
+    lo = fit.point("at-jacobian-0-lo", np.array([u[0] - 0.1, u[1]])).mean(axis=0)
+    hi = fit.point("at-jacobian-1-hi", np.array([u[0], u[1] + 0.1])).mean(axis=0)
+    assert np.allclose(G[:, 0], (centre - lo) / 0.1) and np.allclose(G[:, 1], (hi - centre) / 0.1)

@@ -352,7 +352,7 @@ class _Fit:
                 at.append(x if side_jobs else u[j])
             jobs += pair
             cols.append((pair, at[1] - at[0]))
-        self._run([j for js in jobs for j in js])
+        self._run(list({j.name: j for js in jobs for j in js}.values()))  # the centre once, however often used
         mean = lambda js: self._moments(js).mean(axis=0)
         return np.column_stack([(mean(hi) - mean(lo)) / h if h > 0 else np.zeros(len(self.observed.values))
                                 for (lo, hi), h in cols])
