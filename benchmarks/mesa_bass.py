@@ -6,7 +6,7 @@ cell of a :class:`mesa.discrete_space.Network` built from a networkx graph; a
 ``self.agents.shuffle_do("step")`` then ``self.agents.do("advance")``.
 
 The update is synchronous, like the vectorized law of
-:meth:`sim.model.MarketModel._phase_bass_adoption`: in ``step`` every consumer
+:class:`agents.laws.Bass` (``scenario.law=bass``): in ``step`` every consumer
 who has not adopted decides, on yesterday's state, to adopt with probability
 ``min(1, p + q x share of its cell's neighbours' agents that have adopted)``
 (a draw from ``self.model.rng``), and stores the decision in ``next_adopted``;

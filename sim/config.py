@@ -25,7 +25,7 @@ from sim.network import NETWORK_KINDS
 
 DISTRIBUTIONS = ("constant", "beta", "lognormal", "normal")
 TRAFFIC_ALLOCATIONS = ("uniform", "quality", "popularity")
-LAWS = ("market", "bass")
+LAWS = ("market", "bass", "cascade", "threshold", "goldenberg")
 CATALOGUE_KINDS = ("generated", "file")
 #: The sales channels an order's return probability depends on, in precedence order: an order
 #: sold through several (a flash-sale item bought in a livestream) takes the last that applies.
@@ -416,10 +416,24 @@ class DiffusionConfig:
     weak_tie: float = 0.03  # β_w: P(hearing through one weak tie talking today)
     reshare: float = 0.08  # P(a friend reached by a post reshares it), at the first step of a cascade
     reshare_decay: float = 0.9  # the reshare probability x this at each further step, [0, 1]
+    # The classic laws run alone (scenario.law=cascade|threshold|goldenberg; agents/laws.py):
+    seed_share: float = 0.01  # share of consumers who adopt on day 1 (floor of share x N, at least 1)
+    seed_ids: tuple[int, ...] = ()  # or these consumers (a file network's own node ids); overrides seed_share
+    cascade_probability: float = 0.1  # independent cascade: P(one adopter activates one friend), per tie, once
+    threshold: float | None = None  # linear threshold: every consumer's; null: each drawn uniformly on [0, 1)
+    talking_days: int = 1  # Goldenberg law: days an adopter talks after adopting
 
     def validate(self) -> None:
-        for key in ("innovation", "imitation", "strong_tie", "weak_tie", "reshare", "reshare_decay"):
+        self.seed_ids = tuple(self.seed_ids)  # OmegaConf hands lists
+        for key in ("innovation", "imitation", "strong_tie", "weak_tie", "reshare", "reshare_decay", "seed_share",
+                    "cascade_probability"):
             check_probability(f"diffusion.{key}", getattr(self, key))
+        if self.threshold is not None:
+            check_probability("diffusion.threshold", self.threshold)
+        check_at_least("diffusion.talking_days", self.talking_days, 1)
+        for i in self.seed_ids:
+            if isinstance(i, bool) or not isinstance(i, int):
+                raise ConfigError("diffusion.seed_ids", list(self.seed_ids), f"must be integer consumer ids; got {i!r}")
 
 
 @dataclass(unsafe_hash=True)
@@ -449,8 +463,10 @@ class CampaignConfig:
 class ScenarioConfig:
     """Config group ``scenario``: a named preset and the adoption law it runs.
 
-    ``law=market`` runs the full daily model; ``law=bass`` the Bass special case
-    (one purchase per consumer, hazard p + q x share of adopter neighbours).
+    ``law=market`` runs the full daily model; the others one classic diffusion law alone
+    (``agents/laws.py``: one purchase per consumer, nothing else): ``bass`` (hazard
+    p + q x share of adopter neighbours), ``cascade`` (independent cascade), ``threshold``
+    (linear threshold), ``goldenberg`` (advertising plus strong and weak ties).
     """
 
     name: str = "default"
@@ -509,6 +525,11 @@ class SimConfig:
             raise ConfigError("population.arrivals", self.population.arrivals,
                               f"observed arrivals need scenario.law=market (not {self.scenario.law})")
         self._check_social_features()
+        d = self.diffusion
+        if self.scenario.law in ("cascade", "threshold") and d.seed_share == 0 and not d.seed_ids:
+            raise ConfigError("diffusion.seed_share", d.seed_share,
+                              f"must be > 0 for scenario.law={self.scenario.law} (or give diffusion.seed_ids): "
+                              f"without seeds nobody adopts")
         return self
 
     def _check_social_features(self) -> None:

@@ -1,6 +1,6 @@
 """The market: a ``mesa.Model`` whose step is one day, a table of phases and hooks.
 
-The day is data (:data:`MARKET_DAY`, or :data:`BASS_DAY` for the Bass law): each
+The day is data (:data:`MARKET_DAY`, or :data:`LAW_DAY` for a classic law alone): each
 :class:`Phase` names the model method that runs it and the campaign hook called after
 it. The consumer's rules — hearing, visiting, choosing and buying, judging, talking,
 churning — are vectorized functions over the population arrays in ``agents/``; the
@@ -25,7 +25,7 @@ import mesa
 import numpy as np
 from tqdm.auto import tqdm
 
-from agents import buying, churning, hearing, judging, returning, reviewing, talking, visiting
+from agents import buying, churning, hearing, judging, laws, returning, reviewing, talking, visiting
 from agents.consumers import SOURCE_ADS, SOURCE_FRIENDS, SOURCE_KOL, Consumers
 from agents.kol import KOL
 from agents.merchant import Merchant
@@ -35,6 +35,7 @@ from sim import calendar
 from sim.arrivals import load_arrivals
 from sim.catalogue import Catalogue
 from sim.config import RETURN_CHANNELS, SimConfig
+from sim.errors import ConfigError
 from sim.ledger import OrderLedger, PaymentLedger
 from sim.metrics import MerchantDays, MetricsRecorder
 from sim.network import FriendsInStates, build_follower_graph, build_network
@@ -66,8 +67,9 @@ MARKET_DAY = (
     Phase("churn", "end_day"),             # customers leave; teams and coupons expire
     Phase("platform"),                     # merchants and platform book the day, re-allocate traffic
 )
-#: One day of the Bass law: adoption replaces the consumer's rules.
-BASS_DAY = (Phase(None, "start_day"), Phase("bass_adoption"), Phase("platform"))
+#: One day of a classic diffusion law run alone (``scenario.law`` other than ``market``,
+#: ``agents/laws.py``): adoption replaces the consumer's rules.
+LAW_DAY = (Phase(None, "start_day"), Phase("adoption"), Phase("platform"))
 #: The phases' names, in order (the market's day).
 MARKET_PHASES = tuple(p.run for p in MARKET_DAY if p.run)
 #: A sales channel's code in the ledger's ``sales_channel`` column.
@@ -104,7 +106,7 @@ class MarketModel(mesa.Model):
         self.market_streams = RandomStreams(config.market_seed_value)
         super().__init__(rng=self.streams["mesa"])
         self.day = 0  # days completed; step() simulates day self.day + 1
-        self.schedule = BASS_DAY if config.scenario.law == "bass" else MARKET_DAY
+        self.schedule = MARKET_DAY if config.scenario.law == "market" else LAW_DAY
         self.phases = tuple(p.run for p in self.schedule if p.run)
 
         market = self.market_streams
@@ -153,7 +155,8 @@ class MarketModel(mesa.Model):
                             else None)
         self.n_aware = self.n_adopters = self.n_churned = 0
         self._spent_yesterday = 0
-        self._adopter_friends: np.ndarray | None = None  # Bass law: friends who bought
+        #: the classic diffusion law run alone (``scenario.law``), or None for the market
+        self.law = None if config.scenario.law == "market" else self._build_law()
         self.visit_boost = np.zeros(self.n, dtype=bool)  # forced to visit today (campaign clicks)
         self.transacted = np.zeros(self.n, dtype=bool)  # ordered or joined a team today
         self.quality_shift = np.zeros(self.catalogue.size)  # today's shock to realized quality
@@ -170,6 +173,37 @@ class MarketModel(mesa.Model):
                                          * self.config.platform.content_multiplier)
         self.kols = [KOL(self, k, followers[k], self.kol_engagement[k], kcfg.posts_per_week / 7.0)
                      for k in range(kcfg.count)]
+
+    def _build_law(self):
+        """The law of ``scenario.law`` on this market's network; the seeds (``diffusion.seed_ids``,
+        a file network's node ids mapped to consumers, else a ``seed_share``) from the
+        dynamics stream ``seeding``, linear thresholds from ``thresholds``."""
+        d, law = self.config.diffusion, self.config.scenario.law
+        if law == "bass":
+            return laws.Bass(self.network, d)
+        ids = self._seed_ids(d.seed_ids) if d.seed_ids else None
+        seeds = laws.seed_consumers(self.n, d.seed_share, ids, self.streams["seeding"])
+        if law == "cascade":
+            return laws.IndependentCascade(self.network, d, seeds)
+        if law == "threshold":
+            return laws.LinearThreshold(self.network, d, seeds, self.streams["thresholds"])
+        return laws.Goldenberg(self.network, d, seeds)
+
+    def _seed_ids(self, ids: tuple) -> np.ndarray:
+        """``diffusion.seed_ids`` as consumer indices: a file network's own node ids, else 0..N-1."""
+        node_ids = self.network.node_ids
+        if node_ids is None:
+            bad = [i for i in ids if not 0 <= i < self.n]
+            if bad:
+                raise ConfigError("diffusion.seed_ids", list(ids),
+                                  f"consumer {bad[0]} does not exist: ids are 0..{self.n - 1}")
+            return np.asarray(ids, dtype=np.int64)
+        index = {node: k for k, node in enumerate(node_ids.tolist())}
+        bad = [i for i in ids if i not in index]
+        if bad:
+            raise ConfigError("diffusion.seed_ids", list(ids),
+                              f"node {bad[0]} is not in the network file {self.config.network.path}")
+        return np.asarray([index[i] for i in ids], dtype=np.int64)
 
     def _reset_today(self) -> None:
         empty = np.zeros(0, dtype=np.int64)
@@ -671,21 +705,11 @@ class MarketModel(mesa.Model):
         c.churned[leave] = True
         self.n_churned += len(leave)
 
-    def _phase_bass_adoption(self) -> None:
-        """Bass law: a non-adopter buys with probability p + q x (share of neighbours who bought)."""
-        c, d = self.consumers, self.config.diffusion
-        if self._adopter_friends is None:  # friends who bought, per consumer; kept up to date below
-            self._adopter_friends = self.network.neighbour_count(c.first_purchase_day >= 0)
-        candidates = np.flatnonzero(c.first_purchase_day < 0)
-        share = self.network.share_of(self._adopter_friends, candidates)
-        u = self.uniforms("awareness")[candidates]
-        new = candidates[u < np.minimum(1.0, d.innovation + d.imitation * share)]
-        if len(new):  # adoption is permanent: add today's adopters' ties instead of recounting all
-            today = np.zeros(self.n, dtype=bool)
-            today[new] = True
-            self._adopter_friends += self.network.neighbour_count(today)
+    def _phase_adoption(self) -> None:
+        """A classic law alone: today's adopters (``self.law``) hear and buy once."""
+        new = self.law.adopters(self.day, self.consumers.first_purchase_day, self.uniforms("awareness"))
         self._make_aware(new, SOURCE_ADS)
-        c.active[new] = True
+        self.consumers.active[new] = True
         self._visitors = new
         self.book_orders(new, self._choose_products(new))
 

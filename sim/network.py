@@ -90,6 +90,9 @@ class SocialNetwork:
     community: np.ndarray | None = None
     node_ids: np.ndarray | None = None
     strength: np.ndarray | None = None
+    #: each adjacency entry's activation probability, from an edge list's ``probability``
+    #: column (the independent cascade's own per tie); None where the file has none
+    probability: np.ndarray | None = None
     #: (weights, the adjacency weighted by them) for :meth:`weighted_count`'s mat-vec, kept
     _weighted: tuple | None = field(default=None, repr=False)
 
@@ -721,7 +724,34 @@ def _read_table(path: Path, suffix: str):
     if len(df) == 0:
         raise _bad(path, f"edge list has no edges (no rows); {_EXPECTED}")
     strength = _strengths(path, df[df.columns[cols.index("strength")]]) if "strength" in cols else None
-    return _integer_ids(path, s, "source"), _integer_ids(path, t, "target"), strength
+    probability = (_probabilities(path, df[df.columns[cols.index("probability")]]) if "probability" in cols
+                   else None)
+    return _integer_ids(path, s, "source"), _integer_ids(path, t, "target"), strength, probability
+
+
+def _probabilities(path, column) -> np.ndarray:
+    """A ``probability`` column: numbers in [0, 1]."""
+    import pandas as pd
+
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise _bad(path, f"tie probability {str(column.iloc[row])!r} at row {row + 1}: must be a number in [0, 1]")
+    return values
+
+
+def _entry_values(adj: sp.csr_matrix, src: np.ndarray, dst: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``values`` of ties (src, dst) placed on the adjacency's entries, both directions; a
+    tie listed more than once keeps its largest; self-loops dropped (float32)."""
+    keep = src != dst
+    rows = np.concatenate([src[keep], dst[keep]]).astype(np.int64)
+    cols = np.concatenate([dst[keep], src[keep]]).astype(np.int64)
+    n = adj.shape[0]
+    entry_key = np.repeat(np.arange(n, dtype=np.int64), np.diff(adj.indptr)) * n + adj.indices
+    out = np.zeros(adj.nnz)
+    np.maximum.at(out, np.searchsorted(entry_key, rows * n + cols), np.concatenate([values[keep], values[keep]]))
+    return out.astype(np.float32)
 
 
 def _strengths(path, column) -> np.ndarray:
@@ -786,7 +816,9 @@ def load_network_file(path: str | Path, strong_share: float = 0.0,
     (isolated nodes are consumers too; directed edges become ties). Node ids are
     mapped to 0..n-1 in sorted order and kept in ``node_ids``. An optional column
     ``strength`` (``strong``/``weak`` or a number in [0, 1]) gives tie strengths; without
-    it a share ``strong_share`` of the ties is strong, drawn from ``rng``. Any problem raises :class:`ConfigError` with key ``network.path``.
+    it a share ``strong_share`` of the ties is strong, drawn from ``rng``. An optional column
+    ``probability`` (numbers in [0, 1]) gives each tie's independent-cascade probability (a tie
+    listed twice keeps its largest). Any problem raises :class:`ConfigError` with key ``network.path``.
     """
     p = Path(path)
     suffix = p.suffix.lower()
@@ -798,14 +830,15 @@ def load_network_file(path: str | Path, strong_share: float = 0.0,
         raise _bad(path, f"not a regular file; {_EXPECTED}")
     if p.stat().st_size == 0:
         raise _bad(path, f"file is empty; {_EXPECTED}")
-    strength = None
+    strength = probability = None
     if suffix in (".graphml", ".xml"):
         src, dst, n, node_ids = _read_graphml(p)
     else:
-        s, t, strength = _read_table(p, suffix)
+        s, t, strength, probability = _read_table(p, suffix)
         node_ids, inverse = np.unique(np.concatenate([s, t]), return_inverse=True)
         n = node_ids.size
         src, dst = inverse[: s.size], inverse[s.size:]
+    tie_src, tie_dst = src, dst  # the file's rows, for their probabilities
     if strength is None:  # no strengths in the file: a share of the ties strong, as the generators do
         strength = mark_strong(src.size, strong_share, None, rng or np.random.default_rng(0))
     else:  # a tie listed twice (either direction) keeps its strongest
@@ -814,6 +847,8 @@ def load_network_file(path: str | Path, strong_share: float = 0.0,
         first = np.concatenate(([True], key[order][1:] != key[order][:-1]))
         src, dst, strength = src[order][first], dst[order][first], strength[order][first]
     net = SocialNetwork.from_edges(src, dst, n, kind="file", strength=strength, node_ids=node_ids)
+    if probability is not None:
+        net.probability = _entry_values(net.adjacency, tie_src, tie_dst, probability)
     if net.n_edges == 0:
         raise _bad(path, f"all {n} consumers are isolated (no ties between distinct nodes, "
                          f"e.g. only self-loops); the network needs at least one tie")

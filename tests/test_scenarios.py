@@ -41,7 +41,7 @@ def _compose(overrides=()):
 
 
 def test_the_scenario_list_is_complete():
-    assert set(ALL) == {"default", "bass", *NAMED}
+    assert set(ALL) == {"default", "bass", "cascade", "threshold", "goldenberg", *NAMED}
 
 
 #: Scenarios whose every campaign spends only at a larger N: on Double 11 the warm-up coupon
