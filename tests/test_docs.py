@@ -44,12 +44,13 @@ NOT_RUN = {
 }
 #: Commands that take minutes or start a server: ``make test-slow``.
 SLOW = (r"^make (demo|bench)\b", r"solara run", r"scripts/validation\.py", r"scripts/anticipation\.py", r"benchmarks\.",
+        r"scripts/docking\.py",
         r"cdnow")
 #: Large sizes made small for ``make test`` (the command's meaning is kept).
 SMALLER = [
     (r"population\.size=\d+", "population.size=600"), (r"\bdays=(\d+)", lambda m: f"days={min(int(m[1]), 40)}"),
     (r"(seed=['\"]?)range\(\d+\)", r"\1range(2)"), (r"\bseeds=(\d+)", "seeds=2"), (r"--n \d+", "--n 2"),
-    (r"--trials \d+", "--trials 3"), (r"--seeds \d+", "--seeds 1"),
+    (r"--trials \d+", "--trials 3"), (r"--seeds \d+", "--seeds 1"), (r"--runs \d+", "--runs 6"),
     (r"\bevaluations=\d+", "evaluations=3"), (r"\bsample=\d+", "sample=300"), (r"\bdraws=\d+", "draws=3"),
     # a calibration: 2 seeds, 4 runs for the moments' noise (defaults 3 and 24)
     (r"(-m experiments\.calibrate )(?!.*\bnoise_runs=)", r"\1seeds=2 noise_runs=4 "),
